@@ -1,0 +1,40 @@
+namespace HealthScoring.EventStore;
+
+/// <summary>
+/// The append-only event log: per-tenant, per-stream, with one global order. Shaped after Marten's
+/// <c>IEventStore</c> operations (append with expected version, fetch stream, read all) so that it can be
+/// swapped for Marten where that library is available.
+/// </summary>
+public interface IEventStore
+{
+    /// <summary>
+    /// Appends to one stream if it is at <paramref name="expectedVersion"/>; events whose ids are already
+    /// stored are skipped and reported. All-or-nothing.
+    /// </summary>
+    /// <exception cref="ConcurrencyException">The stream was not at the expected version; nothing was written.</exception>
+    /// <exception cref="UnregisteredEventTypeException">An event's type is not registered; nothing was written.</exception>
+    /// <exception cref="EventSerializationException">An event could not be serialized; nothing was written.</exception>
+    Task<AppendResult> AppendToStreamAsync(string tenantId, string streamId, ExpectedVersion expectedVersion, IReadOnlyList<NewEvent> events, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends many events across many streams of one tenant in one transaction through binary COPY, whatever
+    /// each stream's version. Events whose ids are already stored are skipped and reported. All-or-nothing.
+    /// </summary>
+    /// <exception cref="UnregisteredEventTypeException">An event's type is not registered; nothing was written.</exception>
+    /// <exception cref="EventSerializationException">An event could not be serialized; nothing was written.</exception>
+    Task<BulkAppendResult> BulkAppendAsync(string tenantId, IReadOnlyList<StreamEvent> events, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads one stream forward, optionally only up to a version or a point in time.</summary>
+    IAsyncEnumerable<RecordedEvent> ReadStreamAsync(string tenantId, string streamId, ReadStreamOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The stream's current version, or null when it does not exist.</summary>
+    Task<long?> GetStreamVersionAsync(string tenantId, string streamId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads up to <paramref name="maxCount"/> events after <paramref name="after"/> in global order, only as far
+    /// as every earlier transaction has finished (so a later read never finds an event before a position
+    /// already passed). Pass <paramref name="tenantId"/> to read one tenant only; null reads all tenants (for
+    /// system subscriptions, which keep tenants apart themselves).
+    /// </summary>
+    Task<LogPage> ReadAllAsync(LogPosition after, int maxCount, string? tenantId = null, CancellationToken cancellationToken = default);
+}

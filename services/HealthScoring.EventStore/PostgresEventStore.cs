@@ -1,0 +1,369 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace HealthScoring.EventStore;
+
+/// <summary>The event store on PostgreSQL. Thread-safe; one instance per schema is enough.</summary>
+public sealed class PostgresEventStore : IEventStore
+{
+    private static readonly JsonSerializerOptions MetadataJson = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly EventTypeRegistry _registry;
+    private readonly EventStoreOptions _options;
+    private readonly string _s;
+    private readonly TimeProvider _clock;
+
+    /// <summary>Creates the store over <paramref name="dataSource"/>; the schema must have been migrated.</summary>
+    public PostgresEventStore(NpgsqlDataSource dataSource, EventTypeRegistry registry, EventStoreOptions options, TimeProvider? clock = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _dataSource = dataSource;
+        _registry = registry;
+        _options = options;
+        _s = options.Schema;
+        _clock = clock ?? TimeProvider.System;
+    }
+
+    /// <summary>The schema this store reads and writes.</summary>
+    public string Schema => _s;
+
+    /// <inheritdoc />
+    public async Task<AppendResult> AppendToStreamAsync(string tenantId, string streamId, ExpectedVersion expectedVersion, IReadOnlyList<NewEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ValidateId(tenantId, nameof(tenantId));
+        ValidateId(streamId, nameof(streamId));
+        var prepared = Prepare(events.Select(e => new StreamEvent(streamId, e)));
+        var result = await WriteWithRetriesAsync(tenantId, prepared, expectedVersion, cancellationToken);
+        var version = result.StreamVersions.TryGetValue(streamId, out var v) ? v : await GetStreamVersionAsync(tenantId, streamId, cancellationToken) ?? 0;
+        return new AppendResult(version, result.AppendedCount, result.DuplicateEventIds);
+    }
+
+    /// <inheritdoc />
+    public async Task<BulkAppendResult> BulkAppendAsync(string tenantId, IReadOnlyList<StreamEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ValidateId(tenantId, nameof(tenantId));
+        foreach (var e in events)
+        {
+            ValidateId(e.StreamId, nameof(StreamEvent.StreamId));
+        }
+
+        var prepared = Prepare(events);
+        return await WriteWithRetriesAsync(tenantId, prepared, null, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<RecordedEvent> ReadStreamAsync(string tenantId, string streamId, ReadStreamOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        options ??= new ReadStreamOptions();
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            $"""
+            select {Columns} from {_s}.events
+            where tenant_id = $1 and stream_id = $2 and stream_version >= $3
+              and ($4::bigint is null or stream_version <= $4)
+              and ($5::timestamptz is null or occurred_at <= $5)
+              and ($6::timestamptz is null or recorded_at <= $6)
+            order by stream_version
+            """, connection);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(streamId);
+        command.Parameters.AddWithValue(options.FromVersion);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = (object?)options.ToVersion ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)options.OccurredUntil?.ToUniversalTime() ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)options.RecordedUntil?.ToUniversalTime() ?? DBNull.Value });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return ReadEvent(reader);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<long?> GetStreamVersionAsync(string tenantId, string streamId, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand($"select version from {_s}.streams where tenant_id = $1 and stream_id = $2");
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(streamId);
+        var value = await command.ExecuteScalarAsync(cancellationToken);
+        return value is long version ? version : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<LogPage> ReadAllAsync(LogPosition after, int maxCount, string? tenantId = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        await using var command = _dataSource.CreateCommand(
+            $"""
+            select {Columns} from {_s}.events
+            where (tx_id, seq) > ($1, $2)
+              and tx_id < pg_snapshot_xmin(pg_current_snapshot())
+              and ($3::text is null or tenant_id = $3)
+            order by tx_id, seq
+            limit $4
+            """);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Xid8, Value = after.TransactionId });
+        command.Parameters.AddWithValue(after.Sequence);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)tenantId ?? DBNull.Value });
+        command.Parameters.AddWithValue(maxCount);
+        var events = new List<RecordedEvent>(Math.Min(maxCount, 4096));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            events.Add(ReadEvent(reader));
+        }
+
+        return new LogPage(events, events.Count > 0 ? events[^1].Position : after);
+    }
+
+    private const string Columns = "seq, tenant_id, stream_id, stream_version, event_id, type, data::text, metadata::text, occurred_at, recorded_at, tx_id";
+
+    private RecordedEvent ReadEvent(NpgsqlDataReader reader)
+    {
+        var type = reader.GetString(5);
+        var json = reader.GetString(6);
+        var metadata = reader.IsDBNull(7) ? Empty : JsonSerializer.Deserialize<EventMetadata>(reader.GetString(7), MetadataJson) ?? Empty;
+        var (name, data) = _registry.Deserialize(type, json);
+        return new RecordedEvent(
+            new LogPosition(reader.GetFieldValue<ulong>(10), reader.GetInt64(0)),
+            reader.GetString(1),
+            reader.GetString(2),
+            reader.GetInt64(3),
+            reader.GetGuid(4),
+            name,
+            data,
+            json,
+            metadata,
+            reader.GetFieldValue<DateTimeOffset>(8),
+            reader.GetFieldValue<DateTimeOffset>(9));
+    }
+
+    private static readonly EventMetadata Empty = new();
+
+    private List<PreparedEvent> Prepare(IEnumerable<StreamEvent> events)
+    {
+        var now = _clock.GetUtcNow();
+        var prepared = new List<PreparedEvent>(events.TryGetNonEnumeratedCount(out var n) ? n : 16);
+        foreach (var (streamId, e) in events)
+        {
+            ArgumentNullException.ThrowIfNull(e);
+            if (e.EventId == Guid.Empty)
+            {
+                throw new ArgumentException($"An event for stream '{streamId}' has an empty event id.", nameof(events));
+            }
+
+            var serialized = _registry.Serialize(e);
+            var metadata = e.Metadata is null || e.Metadata.IsEmpty ? null : JsonSerializer.Serialize(e.Metadata, MetadataJson);
+            prepared.Add(new PreparedEvent(streamId, e.EventId, serialized.TypeName, serialized.Json, metadata, (e.OccurredAt ?? now).ToUniversalTime()));
+        }
+
+        return prepared;
+    }
+
+    private static void ValidateId(string id, string what)
+    {
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            throw new ArgumentException($"{what} must not be empty.", what);
+        }
+
+        if (id.Length > 256)
+        {
+            throw new ArgumentException($"{what} is longer than 256 characters.", what);
+        }
+    }
+
+    private async Task<BulkAppendResult> WriteWithRetriesAsync(string tenantId, List<PreparedEvent> prepared, ExpectedVersion? expected, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await WriteAsync(tenantId, prepared, expected, cancellationToken);
+            }
+            catch (PostgresException ex) when (attempt < _options.DuplicateRaceRetries
+                && ((ex.SqlState == PostgresErrorCodes.UniqueViolation && ex.ConstraintName == "events_event_id")
+                    || ex.SqlState == PostgresErrorCodes.DeadlockDetected))
+            {
+                // A concurrent call stored one of these ids (or took stream locks in another order) between our
+                // duplicate check and our COPY. Our transaction rolled back whole; run again and the ids it
+                // stored are found as duplicates this time.
+            }
+        }
+    }
+
+    private async Task<BulkAppendResult> WriteAsync(string tenantId, List<PreparedEvent> prepared, ExpectedVersion? expected, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+
+        var stored = prepared.Count == 0 ? [] : await FindStoredIdsAsync(connection, tx, tenantId, prepared, cancellationToken);
+        var duplicates = new List<Guid>();
+        var seen = new HashSet<Guid>(prepared.Count);
+        var toWrite = new List<PreparedEvent>(prepared.Count);
+        foreach (var e in prepared)
+        {
+            if (stored.Contains(e.EventId) || !seen.Add(e.EventId))
+            {
+                duplicates.Add(e.EventId);
+            }
+            else
+            {
+                toWrite.Add(e);
+            }
+        }
+
+        if (toWrite.Count == 0)
+        {
+            await tx.CommitAsync(cancellationToken);
+            return new BulkAppendResult(0, duplicates, new Dictionary<string, long>());
+        }
+
+        // Count per stream in first-seen order, then reserve versions (locking the stream rows).
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var e in toWrite)
+        {
+            counts[e.StreamId] = counts.GetValueOrDefault(e.StreamId) + 1;
+        }
+
+        var versions = expected is { } exp
+            ? await ReserveOneAsync(connection, tx, tenantId, toWrite[0].StreamId, toWrite.Count, exp, cancellationToken)
+            : await ReserveManyAsync(connection, tx, tenantId, counts, cancellationToken);
+
+        // Next version to hand out per stream = final version - count + 1.
+        var next = new Dictionary<string, long>(counts.Count, StringComparer.Ordinal);
+        foreach (var (stream, count) in counts)
+        {
+            next[stream] = versions[stream] - count + 1;
+        }
+
+        await using (var importer = await connection.BeginBinaryImportAsync(
+            $"copy {_s}.events (tenant_id, stream_id, stream_version, event_id, type, data, metadata, occurred_at) from stdin (format binary)", cancellationToken))
+        {
+            foreach (var e in toWrite)
+            {
+                var version = next[e.StreamId]++;
+                await importer.StartRowAsync(cancellationToken);
+                await importer.WriteAsync(tenantId, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(e.StreamId, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(version, NpgsqlDbType.Bigint, cancellationToken);
+                await importer.WriteAsync(e.EventId, NpgsqlDbType.Uuid, cancellationToken);
+                await importer.WriteAsync(e.TypeName, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(e.Json, NpgsqlDbType.Jsonb, cancellationToken);
+                if (e.MetadataJson is null)
+                {
+                    await importer.WriteNullAsync(cancellationToken);
+                }
+                else
+                {
+                    await importer.WriteAsync(e.MetadataJson, NpgsqlDbType.Jsonb, cancellationToken);
+                }
+
+                await importer.WriteAsync(e.OccurredAt, NpgsqlDbType.TimestampTz, cancellationToken);
+            }
+
+            await importer.CompleteAsync(cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return new BulkAppendResult(toWrite.Count, duplicates, versions);
+    }
+
+    private async Task<HashSet<Guid>> FindStoredIdsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, List<PreparedEvent> prepared, CancellationToken cancellationToken)
+    {
+        var ids = new Guid[prepared.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = prepared[i].EventId;
+        }
+
+        await using var command = new NpgsqlCommand($"select event_id from {_s}.events where tenant_id = $1 and event_id = any($2)", connection, tx);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(ids);
+        var stored = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            stored.Add(reader.GetGuid(0));
+        }
+
+        return stored;
+    }
+
+    private async Task<Dictionary<string, long>> ReserveManyAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, Dictionary<string, int> counts, CancellationToken cancellationToken)
+    {
+        // Rows are locked in stream-id order so that concurrent bulk appends cannot deadlock on each other.
+        await using var command = new NpgsqlCommand(
+            $"""
+            insert into {_s}.streams as s (tenant_id, stream_id, version)
+            select $1, u.stream_id, u.n from unnest($2::text[], $3::bigint[]) as u(stream_id, n)
+            order by u.stream_id collate "C"
+            on conflict (tenant_id, stream_id) do update set version = s.version + excluded.version, updated_at = now()
+            returning stream_id, version
+            """, connection, tx);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(counts.Keys.ToArray());
+        command.Parameters.AddWithValue(counts.Values.Select(c => (long)c).ToArray());
+        var versions = new Dictionary<string, long>(counts.Count, StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            versions[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return versions;
+    }
+
+    private async Task<Dictionary<string, long>> ReserveOneAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, string streamId, int count, ExpectedVersion expected, CancellationToken cancellationToken)
+    {
+        string sql;
+        if (expected == ExpectedVersion.Any)
+        {
+            sql = $"""
+                insert into {_s}.streams as s (tenant_id, stream_id, version) values ($1, $2, $3)
+                on conflict (tenant_id, stream_id) do update set version = s.version + excluded.version, updated_at = now()
+                returning version
+                """;
+        }
+        else if (expected == ExpectedVersion.NoStream)
+        {
+            sql = $"insert into {_s}.streams (tenant_id, stream_id, version) values ($1, $2, $3) on conflict (tenant_id, stream_id) do nothing returning version";
+        }
+        else
+        {
+            sql = $"update {_s}.streams set version = version + $3, updated_at = now() where tenant_id = $1 and stream_id = $2 and version = $4 returning version";
+        }
+
+        await using var command = new NpgsqlCommand(sql, connection, tx);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(streamId);
+        command.Parameters.AddWithValue((long)count);
+        if (expected.Value >= 0)
+        {
+            command.Parameters.AddWithValue(expected.Value);
+        }
+
+        var result = await command.ExecuteScalarAsync(cancellationToken);
+        if (result is long version)
+        {
+            return new Dictionary<string, long>(StringComparer.Ordinal) { [streamId] = version };
+        }
+
+        await using var current = new NpgsqlCommand($"select version from {_s}.streams where tenant_id = $1 and stream_id = $2", connection, tx);
+        current.Parameters.AddWithValue(tenantId);
+        current.Parameters.AddWithValue(streamId);
+        var actual = await current.ExecuteScalarAsync(cancellationToken) as long?;
+        throw new ConcurrencyException(tenantId, streamId, expected, actual);
+    }
+
+    private sealed record PreparedEvent(string StreamId, Guid EventId, string TypeName, string Json, string? MetadataJson, DateTimeOffset OccurredAt);
+}

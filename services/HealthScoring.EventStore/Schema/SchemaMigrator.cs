@@ -1,0 +1,153 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace HealthScoring.EventStore.Schema;
+
+/// <summary>
+/// Creates and migrates the store's schema. Migrations are numbered, applied once each, and run under a
+/// transaction-scoped advisory lock so that several processes starting at once apply them exactly once.
+/// </summary>
+public sealed class SchemaMigrator
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _schema;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates a migrator for the schema named in <paramref name="options"/>.</summary>
+    public SchemaMigrator(NpgsqlDataSource dataSource, EventStoreOptions options, ILogger<SchemaMigrator>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _dataSource = dataSource;
+        _schema = options.Schema;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The migrations, in order. Never edit a shipped one: add a new one.</summary>
+    public static IReadOnlyList<Migration> Migrations { get; } =
+    [
+        new(1, "create event log", """
+            create table {schema}.streams (
+                tenant_id  text not null,
+                stream_id  text not null,
+                version    bigint not null,
+                created_at timestamptz not null default now(),
+                updated_at timestamptz not null default now(),
+                primary key (tenant_id, stream_id)
+            );
+            create table {schema}.events (
+                seq            bigint generated always as identity primary key,
+                tenant_id      text not null,
+                stream_id      text not null,
+                stream_version bigint not null,
+                event_id       uuid not null,
+                type           text not null,
+                data           jsonb not null,
+                metadata       jsonb,
+                occurred_at    timestamptz not null,
+                recorded_at    timestamptz not null default now(),
+                tx_id          xid8 not null default pg_current_xact_id()
+            );
+            create unique index events_event_id on {schema}.events (tenant_id, event_id);
+            create unique index events_stream_version on {schema}.events (tenant_id, stream_id, stream_version);
+            create index events_log_order on {schema}.events (tx_id, seq);
+            create table {schema}.subscriptions (
+                name             text primary key,
+                tx_id            xid8 not null,
+                seq              bigint not null,
+                events_processed bigint not null default 0,
+                updated_at       timestamptz not null default now()
+            );
+            """),
+    ];
+
+    /// <summary>The highest migration version this build knows.</summary>
+    public static int LatestVersion => Migrations[^1].Version;
+
+    /// <summary>Applies every migration not yet applied; returns how many were applied now.</summary>
+    public async Task<int> MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+
+        await using (var lockCommand = new NpgsqlCommand("select pg_advisory_xact_lock(hashtextextended($1, 0))", connection, tx))
+        {
+            lockCommand.Parameters.AddWithValue($"healthscoring.migrate:{_schema}");
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var bootstrap = new NpgsqlCommand(
+            $"""
+            create schema if not exists {_schema};
+            create table if not exists {_schema}.schema_migrations (
+                version    int primary key,
+                name       text not null,
+                applied_at timestamptz not null default now()
+            );
+            """, connection, tx))
+        {
+            await bootstrap.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var applied = new HashSet<int>();
+        await using (var read = new NpgsqlCommand($"select version from {_schema}.schema_migrations", connection, tx))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                applied.Add(reader.GetInt32(0));
+            }
+        }
+
+        var unknown = applied.Where(v => v > LatestVersion).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new EventStoreException($"Schema '{_schema}' has migration(s) {string.Join(", ", unknown)} that this build does not know (latest {LatestVersion}). Run a newer build.");
+        }
+
+        var count = 0;
+        foreach (var migration in Migrations.Where(m => !applied.Contains(m.Version)))
+        {
+            await using var apply = new NpgsqlCommand(migration.Sql.Replace("{schema}", _schema, StringComparison.Ordinal), connection, tx);
+            await apply.ExecuteNonQueryAsync(cancellationToken);
+            await using var record = new NpgsqlCommand($"insert into {_schema}.schema_migrations (version, name) values ($1, $2)", connection, tx);
+            record.Parameters.AddWithValue(migration.Version);
+            record.Parameters.AddWithValue(migration.Name);
+            await record.ExecuteNonQueryAsync(cancellationToken);
+            _logger.LogInformation("Applied event store migration {Version} ({Name}) to schema {Schema}", migration.Version, migration.Name, _schema);
+            count++;
+        }
+
+        await tx.CommitAsync(cancellationToken);
+        return count;
+    }
+
+    /// <summary>The versions applied so far (empty when the schema does not exist).</summary>
+    public async Task<IReadOnlyList<int>> AppliedVersionsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var exists = new NpgsqlCommand("select to_regclass($1) is not null", connection);
+        exists.Parameters.AddWithValue($"{_schema}.schema_migrations");
+        if (!(bool)(await exists.ExecuteScalarAsync(cancellationToken))!)
+        {
+            return [];
+        }
+
+        await using var read = new NpgsqlCommand($"select version from {_schema}.schema_migrations order by version", connection);
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        var versions = new List<int>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            versions.Add(reader.GetInt32(0));
+        }
+
+        return versions;
+    }
+}
+
+/// <summary>One numbered schema change; <c>{schema}</c> in its SQL is replaced by the configured schema.</summary>
+/// <param name="Version">Its number, unique and increasing.</param>
+/// <param name="Name">What it does.</param>
+/// <param name="Sql">The statements.</param>
+public sealed record Migration(int Version, string Name, string Sql);

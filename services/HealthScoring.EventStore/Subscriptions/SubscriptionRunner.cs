@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace HealthScoring.EventStore.Subscriptions;
+
+/// <summary>Processes batches of the global log for one named subscription.</summary>
+public interface ISubscriptionHandler
+{
+    /// <summary>
+    /// Handles a batch, in global order. Delivery is at least once: after a crash the batch that was being
+    /// handled is delivered again, so handlers must be idempotent (for example, keyed by event id).
+    /// </summary>
+    Task HandleAsync(IReadOnlyList<RecordedEvent> events, CancellationToken cancellationToken);
+}
+
+/// <summary>Settings of one subscription.</summary>
+public sealed record SubscriptionOptions
+{
+    /// <summary>The subscription's durable name: its checkpoint and its leadership lock are keyed by it.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The most events handed to the handler at once.</summary>
+    public int BatchSize { get; init; } = 500;
+
+    /// <summary>How long to wait before looking again when the subscription has caught up.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How often a standby instance tries to take the lead.</summary>
+    public TimeSpan LeadershipRetryInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The first pause after a failed batch; it doubles up to <see cref="MaxErrorBackoff"/>.</summary>
+    public TimeSpan ErrorBackoff { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The longest pause after repeated failures.</summary>
+    public TimeSpan MaxErrorBackoff { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>
+/// Runs one subscription: takes the lead through a session advisory lock (only one instance processes), loads
+/// the durable checkpoint, hands batches of the log to the handler in order, and saves the checkpoint after each
+/// batch. A failed batch is retried from the checkpoint after a backoff; a standby instance takes over when the
+/// leader's connection goes away.
+/// </summary>
+public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly IEventStore _store;
+    private readonly ISubscriptionHandler _handler;
+    private readonly SubscriptionOptions _options;
+    private readonly ILogger _logger;
+    private readonly string _schema;
+    private readonly string _lockKey;
+    private CancellationTokenSource? _stopping;
+    private Task? _loop;
+    private volatile bool _isLeader;
+    private long _processed;
+    private LogPosition _position;
+
+    /// <summary>Creates a runner; call <see cref="StartAsync"/> to begin.</summary>
+    public SubscriptionRunner(NpgsqlDataSource dataSource, IEventStore store, EventStoreOptions storeOptions, ISubscriptionHandler handler, SubscriptionOptions options, ILogger<SubscriptionRunner>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(storeOptions);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Name);
+        storeOptions.Validate();
+        _dataSource = dataSource;
+        _store = store;
+        _handler = handler;
+        _options = options;
+        _schema = storeOptions.Schema;
+        _lockKey = $"healthscoring.subscription:{_schema}:{options.Name}";
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The subscription's name.</summary>
+    public string Name => _options.Name;
+
+    /// <summary>True while this instance holds the lead and processes events.</summary>
+    public bool IsLeader => _isLeader;
+
+    /// <summary>Events handled by this instance since it started.</summary>
+    public long EventsProcessed => Interlocked.Read(ref _processed);
+
+    /// <summary>The last checkpoint this instance saved or loaded.</summary>
+    public LogPosition Position => _position;
+
+    /// <summary>Starts the loop in the background and returns at once.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_loop is not null)
+        {
+            throw new InvalidOperationException($"Subscription '{Name}' is already started.");
+        }
+
+        _stopping = new CancellationTokenSource();
+        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Stops the loop. A batch in progress is cancelled and not checkpointed, so it is delivered again on the
+    /// next start, here or on another instance. The lead is released.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_loop is null || _stopping is null)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None);
+        _stopping?.Dispose();
+    }
+
+    /// <summary>Reads a subscription's saved checkpoint (null when it has never saved one).</summary>
+    public static async Task<LogPosition?> ReadCheckpointAsync(NpgsqlDataSource dataSource, EventStoreOptions storeOptions, string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(storeOptions);
+        await using var command = dataSource.CreateCommand($"select tx_id, seq from {storeOptions.Schema}.subscriptions where name = $1");
+        command.Parameters.AddWithValue(name);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new LogPosition(await reader.GetFieldValueAsync<ulong>(0, cancellationToken), await reader.GetFieldValueAsync<long>(1, cancellationToken));
+    }
+
+    private async Task RunAsync(CancellationToken stopping)
+    {
+        var backoff = _options.ErrorBackoff;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await using var leadership = await _dataSource.OpenConnectionAsync(stopping);
+                try
+                {
+                    await AcquireLeadershipAsync(leadership, stopping);
+                    _isLeader = true;
+                    _logger.LogInformation("Subscription {Subscription} is led by this instance", Name);
+                    await ProcessAsLeaderAsync(leadership, () => backoff = _options.ErrorBackoff, stopping);
+                }
+                finally
+                {
+                    _isLeader = false;
+                    await ReleaseAsync(leadership);
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "Subscription {Subscription} failed at {Position}; retrying from its checkpoint in {Backoff}", Name, _position, backoff);
+                try
+                {
+                    await Task.Delay(backoff, stopping);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxErrorBackoff.Ticks));
+            }
+        }
+    }
+
+    private async Task AcquireLeadershipAsync(NpgsqlConnection leadership, CancellationToken stopping)
+    {
+        await using var tryLock = new NpgsqlCommand("select pg_try_advisory_lock(hashtextextended($1, 0))", leadership);
+        tryLock.Parameters.AddWithValue(_lockKey);
+        while (!(bool)(await tryLock.ExecuteScalarAsync(stopping))!)
+        {
+            await Task.Delay(_options.LeadershipRetryInterval, stopping);
+        }
+    }
+
+    private async Task ProcessAsLeaderAsync(NpgsqlConnection leadership, Action onSuccess, CancellationToken stopping)
+    {
+        _position = await ReadCheckpointAsync(_dataSource, new EventStoreOptions { Schema = _schema }, Name, stopping) ?? LogPosition.Start;
+        await using var heartbeat = new NpgsqlCommand("select 1", leadership);
+        while (!stopping.IsCancellationRequested)
+        {
+            var page = await _store.ReadAllAsync(_position, _options.BatchSize, null, stopping);
+            if (page.Events.Count == 0)
+            {
+                // Caught up: make sure we still hold the lead (the connection holding the lock is alive), then wait.
+                await heartbeat.ExecuteScalarAsync(stopping);
+                await Task.Delay(_options.PollInterval, stopping);
+                continue;
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            await _handler.HandleAsync(page.Events, stopping);
+            await SaveCheckpointAsync(page.LastPosition, page.Events.Count, stopping);
+            _position = page.LastPosition;
+            Interlocked.Add(ref _processed, page.Events.Count);
+            onSuccess();
+            _logger.LogDebug("Subscription {Subscription} handled {Count} events up to {Position} in {Elapsed}", Name, page.Events.Count, _position, Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private async Task SaveCheckpointAsync(LogPosition position, int count, CancellationToken cancellationToken)
+    {
+        // Monotonic: a former leader that has not noticed losing the lead can never move the checkpoint back.
+        await using var command = _dataSource.CreateCommand(
+            $"""
+            insert into {_schema}.subscriptions as s (name, tx_id, seq, events_processed) values ($1, $2, $3, $4)
+            on conflict (name) do update set tx_id = excluded.tx_id, seq = excluded.seq,
+                events_processed = s.events_processed + excluded.events_processed, updated_at = now()
+            where (s.tx_id, s.seq) < (excluded.tx_id, excluded.seq)
+            """);
+        command.Parameters.AddWithValue(Name);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Xid8, Value = position.TransactionId });
+        command.Parameters.AddWithValue(position.Sequence);
+        command.Parameters.AddWithValue((long)count);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task ReleaseAsync(NpgsqlConnection leadership)
+    {
+        // The connection goes back to a pool, where a session lock would outlive us: release it explicitly.
+        if (leadership.FullState != System.Data.ConnectionState.Open)
+        {
+            return;
+        }
+
+        try
+        {
+            await using var unlock = new NpgsqlCommand("select pg_advisory_unlock_all()", leadership);
+            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            // A broken connection is discarded by the pool, and PostgreSQL has already released its locks.
+            _logger.LogDebug(ex, "Subscription {Subscription}: releasing the lead on a broken connection", Name);
+        }
+    }
+}

@@ -1,0 +1,242 @@
+using Npgsql;
+
+namespace HealthScoring.EventStore.Tests;
+
+public sealed class AppendingTests(PostgresSchemaFixtureForAppends fixture) : IClassFixture<PostgresSchemaFixtureForAppends>
+{
+    private readonly PostgresEventStore _store = fixture.CreateStore(TestEvents.Registry());
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Appended_events_are_read_back_in_stream_order_with_their_data_and_metadata()
+    {
+        var stream = NewStream();
+        var occurred = new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.FromHours(2));
+        var first = new NewEvent(Guid.NewGuid(), new UsageRecorded("login", 3), new EventMetadata("corr-1", "cause-1", "http"), occurred);
+        var second = new NewEvent(Guid.NewGuid(), new PlanChanged("pro", 12));
+
+        var result = await _store.AppendToStreamAsync("acme", stream, ExpectedVersion.NoStream, [first, second], Ct);
+
+        result.StreamVersion.ShouldBe(2);
+        result.AppendedCount.ShouldBe(2);
+        result.DuplicateEventIds.ShouldBeEmpty();
+        var read = await _store.ReadStreamAsync("acme", stream, cancellationToken: Ct).ToListAsync(Ct);
+        read.Select(e => e.StreamVersion).ShouldBe([1L, 2L]);
+        read[0].Data.ShouldBe(new UsageRecorded("login", 3));
+        read[0].EventType.ShouldBe("UsageRecorded");
+        read[0].EventId.ShouldBe(first.EventId);
+        read[0].Metadata.ShouldBe(new EventMetadata("corr-1", "cause-1", "http"));
+        read[0].OccurredAt.ShouldBe(occurred);
+        read[0].OccurredAt.Offset.ShouldBe(TimeSpan.Zero);
+        read[1].Data.ShouldBe(new PlanChanged("pro", 12));
+        read[0].Position.ShouldBeLessThan(read[1].Position);
+        (await _store.GetStreamVersionAsync("acme", stream, Ct)).ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task Two_writers_at_the_same_expected_version_one_wins_and_the_other_gets_a_concurrency_exception()
+    {
+        var stream = NewStream();
+        await _store.AppendToStreamAsync("acme", stream, ExpectedVersion.NoStream, [TestEvents.Usage()], Ct);
+
+        var writers = Enumerable.Range(0, 2).Select(i => Task.Run(() =>
+            _store.AppendToStreamAsync("acme", stream, ExpectedVersion.Exactly(1), [TestEvents.Usage($"writer-{i}"), TestEvents.Usage($"writer-{i}")], Ct), Ct)).ToArray();
+        var outcomes = await Task.WhenAll(writers.Select(async w =>
+        {
+            try
+            {
+                return (object)await w;
+            }
+            catch (ConcurrencyException ex)
+            {
+                return ex;
+            }
+        }));
+
+        outcomes.OfType<AppendResult>().ShouldHaveSingleItem().StreamVersion.ShouldBe(3);
+        var loser = outcomes.OfType<ConcurrencyException>().ShouldHaveSingleItem();
+        loser.ActualVersion.ShouldBe(3);
+        loser.Expected.ShouldBe(ExpectedVersion.Exactly(1));
+        var events = await _store.ReadStreamAsync("acme", stream, cancellationToken: Ct).ToListAsync(Ct);
+        events.Count.ShouldBe(3, "the loser wrote nothing");
+        events.Skip(1).Select(e => ((UsageRecorded)e.Data!).Name).Distinct().ShouldHaveSingleItem();
+    }
+
+    [Fact]
+    public async Task Appending_with_a_stale_version_is_rejected_and_writes_nothing()
+    {
+        var stream = NewStream();
+        await _store.AppendToStreamAsync("acme", stream, ExpectedVersion.Any, [TestEvents.Usage(), TestEvents.Usage()], Ct);
+
+        var stale = await Should.ThrowAsync<ConcurrencyException>(() => _store.AppendToStreamAsync("acme", stream, ExpectedVersion.Exactly(1), [TestEvents.Usage()], Ct));
+        stale.ActualVersion.ShouldBe(2);
+        var exists = await Should.ThrowAsync<ConcurrencyException>(() => _store.AppendToStreamAsync("acme", stream, ExpectedVersion.NoStream, [TestEvents.Usage()], Ct));
+        exists.ActualVersion.ShouldBe(2);
+        var missing = await Should.ThrowAsync<ConcurrencyException>(() => _store.AppendToStreamAsync("acme", NewStream(), ExpectedVersion.Exactly(1), [TestEvents.Usage()], Ct));
+        missing.ActualVersion.ShouldBeNull();
+
+        (await _store.ReadStreamAsync("acme", stream, cancellationToken: Ct).CountAsync(Ct)).ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task Duplicate_event_ids_are_skipped_and_reported()
+    {
+        var stream = NewStream();
+        var a = TestEvents.Usage("a");
+        var b = TestEvents.Usage("b");
+        await _store.AppendToStreamAsync("acme", stream, ExpectedVersion.Any, [a], Ct);
+
+        var c = TestEvents.Usage("c");
+        var result = await _store.AppendToStreamAsync("acme", stream, ExpectedVersion.Any, [a, b, b, c], Ct);
+
+        result.AppendedCount.ShouldBe(2);
+        result.DuplicateEventIds.ShouldBe([a.EventId, b.EventId]);
+        result.StreamVersion.ShouldBe(3);
+        var names = await _store.ReadStreamAsync("acme", stream, cancellationToken: Ct).Select(e => ((UsageRecorded)e.Data!).Name).ToListAsync(Ct);
+        names.ShouldBe(["a", "b", "c"]);
+    }
+
+    [Fact]
+    public async Task Retrying_a_committed_append_at_its_old_expected_version_reports_duplicates_not_a_conflict()
+    {
+        var stream = NewStream();
+        NewEvent[] batch = [TestEvents.Usage(), TestEvents.Usage()];
+        await _store.AppendToStreamAsync("acme", stream, ExpectedVersion.NoStream, batch, Ct);
+
+        var retry = await _store.AppendToStreamAsync("acme", stream, ExpectedVersion.NoStream, batch, Ct);
+
+        retry.AppendedCount.ShouldBe(0);
+        retry.DuplicateEventIds.Count.ShouldBe(2);
+        retry.StreamVersion.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task Bulk_append_spreads_events_over_many_streams_and_skips_duplicates()
+    {
+        var streams = Enumerable.Range(0, 50).Select(_ => NewStream()).ToArray();
+        var events = Enumerable.Range(0, 1_000).Select(i => new StreamEvent(streams[i % streams.Length], TestEvents.Usage($"e{i}", i))).ToList();
+        await _store.AppendToStreamAsync("acme", streams[0], ExpectedVersion.Any, [TestEvents.Usage("pre-existing")], Ct);
+
+        var first = await _store.BulkAppendAsync("acme", events, Ct);
+        first.AppendedCount.ShouldBe(1_000);
+        first.DuplicateEventIds.ShouldBeEmpty();
+        first.StreamVersions[streams[0]].ShouldBe(21);
+        first.StreamVersions[streams[1]].ShouldBe(20);
+
+        var again = await _store.BulkAppendAsync("acme", [.. events.Take(10), new StreamEvent(streams[3], TestEvents.Usage("new"))], Ct);
+        again.AppendedCount.ShouldBe(1);
+        again.DuplicateEventIds.Count.ShouldBe(10);
+
+        var stream0 = await _store.ReadStreamAsync("acme", streams[0], cancellationToken: Ct).ToListAsync(Ct);
+        stream0.Select(e => e.StreamVersion).ShouldBe(Enumerable.Range(1, 21).Select(v => (long)v));
+        stream0.Skip(1).Select(e => ((UsageRecorded)e.Data!).Count).ShouldBe(Enumerable.Range(0, 20).Select(i => i * 50), "bulk append keeps each stream's events in call order");
+    }
+
+    [Fact]
+    public async Task Bulk_append_with_one_event_of_an_unregistered_type_writes_nothing_and_names_the_event()
+    {
+        var stream = NewStream();
+        var bad = new NewEvent(Guid.NewGuid(), new NotRegistered("x"));
+        List<StreamEvent> events = [new(stream, TestEvents.Usage()), new(stream, bad), new(NewStream(), TestEvents.Usage())];
+
+        var ex = await Should.ThrowAsync<UnregisteredEventTypeException>(() => _store.BulkAppendAsync("acme", events, Ct));
+
+        ex.EventId.ShouldBe(bad.EventId);
+        ex.Message.ShouldContain(bad.EventId.ToString());
+        ex.Message.ShouldContain(nameof(NotRegistered));
+        (await _store.GetStreamVersionAsync("acme", stream, Ct)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Bulk_append_with_one_unserializable_event_writes_nothing_and_names_the_event()
+    {
+        var before = await CountEventsAsync("acme");
+        var stream = NewStream();
+        var bad = new NewEvent(Guid.NewGuid(), new Measured(double.NaN));
+
+        var ex = await Should.ThrowAsync<EventSerializationException>(() => _store.BulkAppendAsync("acme", [new(stream, TestEvents.Usage()), new(stream, bad)], Ct));
+
+        ex.EventId.ShouldBe(bad.EventId);
+        ex.EventType.ShouldBe(nameof(Measured));
+        (await CountEventsAsync("acme")).ShouldBe(before);
+        (await _store.GetStreamVersionAsync("acme", stream, Ct)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Tenants_never_see_each_others_streams_or_events()
+    {
+        var stream = NewStream();
+        var shared = Guid.NewGuid();
+        await _store.AppendToStreamAsync("tenant-a", stream, ExpectedVersion.NoStream, [TestEvents.Usage("a", id: shared)], Ct);
+
+        var b = await _store.AppendToStreamAsync("tenant-b", stream, ExpectedVersion.NoStream, [TestEvents.Usage("b", id: shared)], Ct);
+
+        b.AppendedCount.ShouldBe(1, "the same event id in another tenant is not a duplicate");
+        b.StreamVersion.ShouldBe(1, "the same stream id in another tenant is another stream");
+        var aEvents = await _store.ReadStreamAsync("tenant-a", stream, cancellationToken: Ct).ToListAsync(Ct);
+        aEvents.ShouldHaveSingleItem().Data.ShouldBe(new UsageRecorded("a", 1));
+        aEvents[0].TenantId.ShouldBe("tenant-a");
+        (await _store.ReadStreamAsync("tenant-b", stream, cancellationToken: Ct).SingleAsync(Ct)).Data.ShouldBe(new UsageRecorded("b", 1));
+        (await _store.ReadStreamAsync("tenant-c", stream, cancellationToken: Ct).CountAsync(Ct)).ShouldBe(0);
+        (await _store.GetStreamVersionAsync("tenant-c", stream, Ct)).ShouldBeNull();
+
+        var page = await _store.ReadAllAsync(LogPosition.Start, 10_000, "tenant-b", Ct);
+        page.Events.ShouldAllBe(e => e.TenantId == "tenant-b");
+        page.Events.ShouldContain(e => e.StreamId == stream);
+    }
+
+    [Fact]
+    public async Task Reading_a_stream_can_stop_at_a_version_or_a_point_in_time()
+    {
+        var stream = NewStream();
+        var day = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        await _store.AppendToStreamAsync("acme", stream, ExpectedVersion.Any,
+            [.. Enumerable.Range(0, 5).Select(i => TestEvents.Usage($"d{i}", occurredAt: day.AddDays(i)))], Ct);
+
+        (await _store.ReadStreamAsync("acme", stream, new ReadStreamOptions(ToVersion: 3), Ct).CountAsync(Ct)).ShouldBe(3);
+        (await _store.ReadStreamAsync("acme", stream, new ReadStreamOptions(FromVersion: 4), Ct).Select(e => e.StreamVersion).ToListAsync(Ct)).ShouldBe([4L, 5L]);
+        (await _store.ReadStreamAsync("acme", stream, new ReadStreamOptions(OccurredUntil: day.AddDays(1)), Ct).CountAsync(Ct)).ShouldBe(2);
+        (await _store.ReadStreamAsync("acme", stream, new ReadStreamOptions(RecordedUntil: DateTimeOffset.UtcNow.AddHours(-1)), Ct).CountAsync(Ct)).ShouldBe(0);
+        (await _store.ReadStreamAsync("acme", stream, new ReadStreamOptions(RecordedUntil: DateTimeOffset.UtcNow.AddHours(1)), Ct).CountAsync(Ct)).ShouldBe(5);
+    }
+
+    [Fact]
+    public async Task Losing_the_connection_mid_append_leaves_nothing_half_written()
+    {
+        var before = await CountEventsAsync("acme");
+        var streams = Enumerable.Range(0, 100).Select(_ => NewStream()).ToArray();
+        var padding = new string('x', 2_000);
+        var events = Enumerable.Range(0, 150_000).Select(i => new StreamEvent(streams[i % 100], TestEvents.Usage(padding, i))).ToList();
+        await using var tagged = new NpgsqlDataSourceBuilder(Testing.TestSettings.PostgresConnectionString + ";Application Name=hs-doomed-append").Build();
+        var store = new PostgresEventStore(tagged, TestEvents.Registry(), fixture.Options);
+
+        var append = Task.Run(() => store.BulkAppendAsync("acme", events, Ct), Ct);
+        var killed = false;
+        for (var i = 0; i < 600 && !append.IsCompleted && !killed; i++)
+        {
+            await using var kill = fixture.DataSource.CreateCommand(
+                "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'hs-doomed-append' and query like 'copy%'");
+            killed = await kill.ExecuteScalarAsync(Ct) is true;
+            await Task.Delay(10, Ct);
+        }
+
+        killed.ShouldBeTrue("the test must catch the append while its COPY is running");
+        await Should.ThrowAsync<Exception>(() => append);
+        (await CountEventsAsync("acme")).ShouldBe(before);
+        foreach (var stream in streams)
+        {
+            (await _store.GetStreamVersionAsync("acme", stream, Ct)).ShouldBeNull();
+        }
+    }
+
+    private async Task<long> CountEventsAsync(string tenant)
+    {
+        await using var command = fixture.DataSource.CreateCommand($"select count(*) from {fixture.Schema}.events where tenant_id = $1");
+        command.Parameters.AddWithValue(tenant);
+        return (long)(await command.ExecuteScalarAsync(Ct))!;
+    }
+
+    private static string NewStream() => $"account-{Guid.NewGuid():N}";
+}
+
+public sealed class PostgresSchemaFixtureForAppends : Testing.PostgresSchemaFixture;

@@ -1,0 +1,240 @@
+using System.Collections.Concurrent;
+using HealthScoring.EventStore.Subscriptions;
+
+namespace HealthScoring.EventStore.Tests.Subscriptions;
+
+public sealed class SubscriptionTests(PostgresSchemaFixtureForSubscriptions fixture) : IClassFixture<PostgresSchemaFixtureForSubscriptions>
+{
+    private readonly PostgresEventStore _store = fixture.CreateStore(TestEvents.Registry());
+    private readonly string _tenant = $"t-{Guid.NewGuid():N}";
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Four_racing_writers_are_delivered_exactly_once_in_global_order_with_no_gap_skipped()
+    {
+        var handler = new RecordingHandler(_tenant);
+        await using var runner = NewRunner(handler, batchSize: 37);
+        await runner.StartAsync(Ct);
+
+        const int writers = 4, appendsPerWriter = 60;
+        var written = new ConcurrentBag<Guid>();
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < appendsPerWriter; i++)
+            {
+                var batch = Enumerable.Range(0, 1 + (i % 7)).Select(_ => TestEvents.Usage($"w{w}")).ToList();
+                if (i % 3 == 0)
+                {
+                    await _store.BulkAppendAsync(_tenant, [.. batch.Select((e, k) => new StreamEvent($"w{w}-s{k % 3}", e))], Ct);
+                }
+                else
+                {
+                    await _store.AppendToStreamAsync(_tenant, $"shared-{i % 5}", ExpectedVersion.Any, batch, Ct);
+                }
+
+                foreach (var e in batch)
+                {
+                    written.Add(e.EventId);
+                }
+            }
+        }, Ct)));
+
+        await WaitUntilAsync(() => handler.Count >= written.Count);
+        await Task.Delay(500, Ct); // anything delivered twice would show up now
+
+        var delivered = handler.Events;
+        delivered.Select(e => e.EventId).ShouldBe(written.ToHashSet(), ignoreOrder: true);
+        delivered.Count.ShouldBe(written.Count, "every event exactly once");
+        delivered.Zip(delivered.Skip(1)).ShouldAllBe(pair => pair.First.Position < pair.Second.Position);
+        foreach (var stream in delivered.GroupBy(e => e.StreamId))
+        {
+            stream.Select(e => e.StreamVersion).ShouldBe(Enumerable.Range(1, stream.Count()).Select(v => (long)v), $"stream {stream.Key} in version order");
+        }
+    }
+
+    [Fact]
+    public async Task A_subscription_that_crashes_mid_batch_resumes_from_its_checkpoint_with_nothing_lost()
+    {
+        var events = Enumerable.Range(0, 100).Select(i => TestEvents.Usage($"e{i}", i)).ToList();
+        await _store.AppendToStreamAsync(_tenant, "account-1", ExpectedVersion.NoStream, events, Ct);
+
+        // The first process dies while handling event 55 of a 20-event batch (events 40..59).
+        var crashing = new RecordingHandler(_tenant, failOn: e => ((UsageRecorded)e.Data!).Count == 55);
+        var name = $"crash-{Guid.NewGuid():N}";
+        var first = NewRunner(crashing, batchSize: 20, name: name);
+        await first.StartAsync(Ct);
+        await WaitUntilAsync(() => crashing.Failures > 0);
+        await first.DisposeAsync();
+
+        var checkpoint = await SubscriptionRunner.ReadCheckpointAsync(fixture.DataSource, fixture.Options, name, Ct);
+        crashing.Counts.ShouldContain(54);
+        crashing.Counts.ShouldNotContain(56);
+
+        var resumed = new RecordingHandler(_tenant);
+        await using var second = NewRunner(resumed, batchSize: 20, name: name);
+        await second.StartAsync(Ct);
+        await WaitUntilAsync(() => resumed.Count >= 60);
+
+        checkpoint.ShouldNotBeNull();
+        resumed.Counts.First().ShouldBe(40, "the unfinished batch is delivered again from its start");
+        resumed.Counts.ShouldBe(Enumerable.Range(40, 60));
+        crashing.Counts.Concat(resumed.Counts).Distinct().Order().ShouldBe(Enumerable.Range(0, 100), "nothing lost");
+    }
+
+    [Fact]
+    public async Task A_failing_batch_is_retried_by_the_same_runner_after_a_backoff()
+    {
+        var events = Enumerable.Range(0, 30).Select(i => TestEvents.Usage($"e{i}", i)).ToList();
+        await _store.AppendToStreamAsync(_tenant, "account-1", ExpectedVersion.NoStream, events, Ct);
+        var failures = 0;
+        var handler = new RecordingHandler(_tenant, failOn: e => ((UsageRecorded)e.Data!).Count == 25 && Interlocked.Increment(ref failures) <= 2);
+
+        await using var runner = NewRunner(handler, batchSize: 10);
+        await runner.StartAsync(Ct);
+        await WaitUntilAsync(() => handler.Counts.Contains(29));
+
+        failures.ShouldBe(3);
+        handler.Counts.Distinct().Order().ShouldBe(Enumerable.Range(0, 30));
+    }
+
+    [Fact]
+    public async Task Of_two_runners_for_one_subscription_only_one_processes_and_the_other_takes_over_when_it_stops()
+    {
+        var name = $"lead-{Guid.NewGuid():N}";
+        var handlerA = new RecordingHandler(_tenant);
+        var handlerB = new RecordingHandler(_tenant);
+        var a = NewRunner(handlerA, name: name);
+        await using var b = NewRunner(handlerB, name: name);
+        await a.StartAsync(Ct);
+        await WaitUntilAsync(() => a.IsLeader);
+        await b.StartAsync(Ct);
+
+        await _store.AppendToStreamAsync(_tenant, "account-1", ExpectedVersion.Any, [.. Enumerable.Range(0, 50).Select(i => TestEvents.Usage(count: i))], Ct);
+        await WaitUntilAsync(() => handlerA.Count == 50);
+        await Task.Delay(1500, Ct);
+        handlerB.Count.ShouldBe(0, "the standby must not process while the leader runs");
+        b.IsLeader.ShouldBeFalse();
+
+        await a.DisposeAsync();
+        await _store.AppendToStreamAsync(_tenant, "account-1", ExpectedVersion.Any, [.. Enumerable.Range(50, 50).Select(i => TestEvents.Usage(count: i))], Ct);
+        var stopped = DateTime.UtcNow;
+        await WaitUntilAsync(() => handlerB.Count == 50);
+
+        (DateTime.UtcNow - stopped).ShouldBeLessThan(TimeSpan.FromSeconds(5));
+        b.IsLeader.ShouldBeTrue();
+        handlerB.Counts.ShouldBe(Enumerable.Range(50, 50), "the new leader starts from the old leader's checkpoint");
+    }
+
+    [Fact]
+    public async Task When_the_leaders_connection_dies_a_standby_takes_over_within_seconds()
+    {
+        var name = $"die-{Guid.NewGuid():N}";
+        var handlerA = new RecordingHandler(_tenant);
+        var handlerB = new RecordingHandler(_tenant);
+        await using var a = NewRunner(handlerA, name: name);
+        await using var b = NewRunner(handlerB, name: name);
+        await a.StartAsync(Ct);
+        await WaitUntilAsync(() => a.IsLeader);
+        await b.StartAsync(Ct);
+
+        // What PostgreSQL sees when the leader's process is killed: its session ends and the lock goes with it.
+        await using (var kill = fixture.DataSource.CreateCommand(
+            """
+            select pg_terminate_backend(l.pid) from pg_locks l
+            where l.locktype = 'advisory' and l.granted
+              and ((l.classid::bigint << 32) | l.objid::bigint) = (hashtextextended($1, 0) & x'ffffffffffffffff'::bigint)
+            """))
+        {
+            kill.Parameters.AddWithValue($"healthscoring.subscription:{fixture.Schema}:{name}");
+            (await kill.ExecuteScalarAsync(Ct)).ShouldBe(true);
+        }
+
+        var killed = DateTime.UtcNow;
+        await WaitUntilAsync(() => b.IsLeader);
+        (DateTime.UtcNow - killed).ShouldBeLessThan(TimeSpan.FromSeconds(5));
+        await WaitUntilAsync(() => !a.IsLeader, seconds: 5); // the old leader notices at its next heartbeat
+
+        await _store.AppendToStreamAsync(_tenant, "account-1", ExpectedVersion.Any, [.. Enumerable.Range(0, 10).Select(i => TestEvents.Usage(count: i))], Ct);
+        await WaitUntilAsync(() => handlerB.Count == 10);
+        handlerA.Count.ShouldBe(0);
+    }
+
+    private SubscriptionRunner NewRunner(ISubscriptionHandler handler, int batchSize = 100, string? name = null) => new(
+        fixture.DataSource, _store, fixture.Options, handler,
+        new SubscriptionOptions
+        {
+            Name = name ?? $"sub-{Guid.NewGuid():N}",
+            BatchSize = batchSize,
+            PollInterval = TimeSpan.FromMilliseconds(50),
+            LeadershipRetryInterval = TimeSpan.FromMilliseconds(250),
+            ErrorBackoff = TimeSpan.FromMilliseconds(100),
+        });
+
+    private static async Task WaitUntilAsync(Func<bool> condition, int seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Condition not met within {seconds} s.");
+            }
+
+            await Task.Delay(20, Ct);
+        }
+    }
+
+    /// <summary>Records the events of one tenant (the log holds other tests' events too).</summary>
+    private sealed class RecordingHandler(string tenant, Func<RecordedEvent, bool>? failOn = null) : ISubscriptionHandler
+    {
+        private readonly List<RecordedEvent> _events = [];
+        private int _failures;
+
+        public int Count
+        {
+            get
+            {
+                lock (_events)
+                {
+                    return _events.Count;
+                }
+            }
+        }
+
+        public int Failures => Volatile.Read(ref _failures);
+
+        public List<RecordedEvent> Events
+        {
+            get
+            {
+                lock (_events)
+                {
+                    return [.. _events];
+                }
+            }
+        }
+
+        public List<int> Counts => [.. Events.Select(e => ((UsageRecorded)e.Data!).Count)];
+
+        public Task HandleAsync(IReadOnlyList<RecordedEvent> events, CancellationToken cancellationToken)
+        {
+            foreach (var e in events.Where(e => e.TenantId == tenant))
+            {
+                if (failOn?.Invoke(e) == true)
+                {
+                    Interlocked.Increment(ref _failures);
+                    throw new InvalidOperationException($"Simulated crash at {e.EventId}.");
+                }
+
+                lock (_events)
+                {
+                    _events.Add(e);
+                }
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}
+
+public sealed class PostgresSchemaFixtureForSubscriptions : Testing.PostgresSchemaFixture;
