@@ -11,6 +11,9 @@ public sealed partial class EventStoreOptions
     /// <summary>The PostgreSQL schema holding the store's tables.</summary>
     public string Schema { get; set; } = "healthscoring";
 
+    /// <summary>Whether a host migrates the schema when it starts (see <see cref="EventStoreServiceCollectionExtensions.AddEventStore"/>).</summary>
+    public bool MigrateOnStart { get; set; } = true;
+
     /// <summary>How many times a call is retried when a concurrent call stored one of its event ids first (each retry re-checks duplicates).</summary>
     public int DuplicateRaceRetries { get; set; } = 3;
 

@@ -13,9 +13,9 @@ public static class EventStoreServiceCollectionExtensions
     /// <summary>
     /// Registers the data source for <paramref name="connectionString"/>, the options, the type registry (filled
     /// by <paramref name="registerTypes"/>), <see cref="IEventStore"/> and <see cref="SchemaMigrator"/>; with
-    /// <paramref name="migrateOnStart"/> the schema is migrated before other hosted services start.
+    /// <see cref="EventStoreOptions.MigrateOnStart"/> the schema is migrated before other hosted services start.
     /// </summary>
-    public static IServiceCollection AddEventStore(this IServiceCollection services, string connectionString, EventStoreOptions options, Action<EventTypeRegistry> registerTypes, bool migrateOnStart = true)
+    public static IServiceCollection AddEventStore(this IServiceCollection services, string connectionString, EventStoreOptions options, Action<EventTypeRegistry> registerTypes)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(registerTypes);
@@ -30,7 +30,7 @@ public static class EventStoreServiceCollectionExtensions
         });
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<IEventStore, PostgresEventStore>();
-        if (migrateOnStart)
+        if (options.MigrateOnStart)
         {
             services.AddHostedService<MigrateOnStart>();
         }

@@ -184,29 +184,39 @@ public sealed class PostgresEventStore : IEventStore
 
     private async Task<BulkAppendResult> WriteWithRetriesAsync(string tenantId, List<PreparedEvent> prepared, ExpectedVersion? expected, CancellationToken cancellationToken)
     {
-        for (var attempt = 0; ; attempt++)
+        // Bulk appends skip the stored-id query at first: the unique index on (tenant_id, event_id) checks every
+        // row during the COPY anyway, and querying it beforehand costs a second probe per event (about a sixth of
+        // a 1M-event load). When the index does find a stored id, the transaction rolls back whole and the next
+        // attempt queries first, so duplicates are still skipped and reported. Single-stream appends always
+        // query first: a retried append must be recognised before its expected version is checked.
+        var checkStored = expected is not null;
+        var races = 0;
+        while (true)
         {
             try
             {
-                return await WriteAsync(tenantId, prepared, expected, cancellationToken);
+                return await WriteAsync(tenantId, prepared, expected, checkStored, cancellationToken);
             }
-            catch (PostgresException ex) when (attempt < _options.DuplicateRaceRetries
-                && ((ex.SqlState == PostgresErrorCodes.UniqueViolation && ex.ConstraintName == "events_event_id")
-                    || ex.SqlState == PostgresErrorCodes.DeadlockDetected))
+            catch (PostgresException ex) when (IsRetryable(ex) && (!checkStored || races < _options.DuplicateRaceRetries))
             {
-                // A concurrent call stored one of these ids (or took stream locks in another order) between our
-                // duplicate check and our COPY. Our transaction rolled back whole; run again and the ids it
-                // stored are found as duplicates this time.
+                // Either the optimistic COPY met a stored id, or a concurrent call stored one of these ids (or took
+                // stream locks in another order) between our query and our COPY. Nothing was written; go again.
+                races += checkStored ? 1 : 0;
+                checkStored = true;
             }
         }
+
+        static bool IsRetryable(PostgresException ex) =>
+            (ex.SqlState == PostgresErrorCodes.UniqueViolation && ex.ConstraintName == "events_event_id")
+            || ex.SqlState == PostgresErrorCodes.DeadlockDetected;
     }
 
-    private async Task<BulkAppendResult> WriteAsync(string tenantId, List<PreparedEvent> prepared, ExpectedVersion? expected, CancellationToken cancellationToken)
+    private async Task<BulkAppendResult> WriteAsync(string tenantId, List<PreparedEvent> prepared, ExpectedVersion? expected, bool checkStored, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
 
-        var stored = prepared.Count == 0 ? [] : await FindStoredIdsAsync(connection, tx, tenantId, prepared, cancellationToken);
+        var stored = prepared.Count == 0 || !checkStored ? [] : await FindStoredIdsAsync(connection, tx, tenantId, prepared, cancellationToken);
         var duplicates = new List<Guid>();
         var seen = new HashSet<Guid>(prepared.Count);
         var toWrite = new List<PreparedEvent>(prepared.Count);

@@ -35,7 +35,7 @@ public sealed class SchemaMigrator
                 created_at timestamptz not null default now(),
                 updated_at timestamptz not null default now(),
                 primary key (tenant_id, stream_id)
-            );
+            ) with (fillfactor = 50); -- room on each page for HOT updates of version: every append updates its stream row
             create table {schema}.events (
                 seq            bigint generated always as identity primary key,
                 tenant_id      text not null,

@@ -17,6 +17,20 @@ public interface ISubscriptionHandler
     Task HandleAsync(IReadOnlyList<RecordedEvent> events, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A handler whose writes go to the store's own database: its batch and the checkpoint commit in one transaction,
+/// so each event takes effect exactly once even though delivery is at least once. Projections use this.
+/// </summary>
+public interface ITransactionalSubscriptionHandler : ISubscriptionHandler
+{
+    /// <summary>Handles a batch inside <paramref name="transaction"/>; the runner commits it with the checkpoint.</summary>
+    Task HandleAsync(IReadOnlyList<RecordedEvent> events, NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken);
+
+    /// <summary>Not used: the runner always calls the transactional overload.</summary>
+    Task ISubscriptionHandler.HandleAsync(IReadOnlyList<RecordedEvent> events, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Transactional handlers are called with a connection and transaction.");
+}
+
 /// <summary>Settings of one subscription.</summary>
 public sealed record SubscriptionOptions
 {
@@ -207,8 +221,27 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
             }
 
             var started = Stopwatch.GetTimestamp();
-            await _handler.HandleAsync(page.Events, stopping);
-            await SaveCheckpointAsync(page.LastPosition, page.Events.Count, stopping);
+            if (_handler is ITransactionalSubscriptionHandler transactional)
+            {
+                await using var connection = await _dataSource.OpenConnectionAsync(stopping);
+                await using var tx = await connection.BeginTransactionAsync(stopping);
+                await transactional.HandleAsync(page.Events, connection, tx, stopping);
+                if (!await SaveCheckpointAsync(connection, tx, page.LastPosition, page.Events.Count, stopping))
+                {
+                    // Another instance has moved the checkpoint past us: we lost the lead without noticing.
+                    await tx.RollbackAsync(stopping);
+                    throw new InvalidOperationException($"Subscription '{Name}' lost its lead; batch rolled back.");
+                }
+
+                await tx.CommitAsync(stopping);
+            }
+            else
+            {
+                await _handler.HandleAsync(page.Events, stopping);
+                await using var connection = await _dataSource.OpenConnectionAsync(stopping);
+                await SaveCheckpointAsync(connection, null, page.LastPosition, page.Events.Count, stopping);
+            }
+
             _position = page.LastPosition;
             Interlocked.Add(ref _processed, page.Events.Count);
             onSuccess();
@@ -216,21 +249,21 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task SaveCheckpointAsync(LogPosition position, int count, CancellationToken cancellationToken)
+    private async Task<bool> SaveCheckpointAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, LogPosition position, int count, CancellationToken cancellationToken)
     {
         // Monotonic: a former leader that has not noticed losing the lead can never move the checkpoint back.
-        await using var command = _dataSource.CreateCommand(
+        await using var command = new NpgsqlCommand(
             $"""
             insert into {_schema}.subscriptions as s (name, tx_id, seq, events_processed) values ($1, $2, $3, $4)
             on conflict (name) do update set tx_id = excluded.tx_id, seq = excluded.seq,
                 events_processed = s.events_processed + excluded.events_processed, updated_at = now()
             where (s.tx_id, s.seq) < (excluded.tx_id, excluded.seq)
-            """);
+            """, connection, tx);
         command.Parameters.AddWithValue(Name);
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Xid8, Value = position.TransactionId });
         command.Parameters.AddWithValue(position.Sequence);
         command.Parameters.AddWithValue((long)count);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     private async Task ReleaseAsync(NpgsqlConnection leadership)

@@ -82,6 +82,33 @@ public sealed class SubscriptionTests(PostgresSchemaFixtureForSubscriptions fixt
     }
 
     [Fact]
+    public async Task A_transactional_handler_takes_effect_exactly_once_even_when_a_batch_fails_half_way()
+    {
+        var table = $"{fixture.Schema}.projected_{Guid.NewGuid():N}"[..60];
+        await using (var create = fixture.DataSource.CreateCommand($"create table {table} (event_id uuid not null, n int not null)"))
+        {
+            await create.ExecuteNonQueryAsync(Ct);
+        }
+
+        await _store.AppendToStreamAsync(_tenant, "account-1", ExpectedVersion.NoStream, [.. Enumerable.Range(0, 100).Select(i => TestEvents.Usage(count: i))], Ct);
+        var handler = new ProjectingHandler(_tenant, table, failAt: 65);
+
+        await using var runner = NewRunner(handler, batchSize: 20);
+        await runner.StartAsync(Ct);
+        await WaitUntilAsync(() => handler.Done);
+        await Task.Delay(300, Ct);
+
+        handler.Failed.ShouldBeTrue();
+        await using var count = fixture.DataSource.CreateCommand($"select count(*), count(distinct event_id), min(n), max(n) from {table}");
+        await using var reader = await count.ExecuteReaderAsync(Ct);
+        await reader.ReadAsync(Ct);
+        reader.GetInt64(0).ShouldBe(100, "rows written before the failure were rolled back with the batch");
+        reader.GetInt64(1).ShouldBe(100);
+        reader.GetInt32(2).ShouldBe(0);
+        reader.GetInt32(3).ShouldBe(99);
+    }
+
+    [Fact]
     public async Task A_failing_batch_is_retried_by_the_same_runner_after_a_backoff()
     {
         var events = Enumerable.Range(0, 30).Select(i => TestEvents.Usage($"e{i}", i)).ToList();
@@ -181,6 +208,33 @@ public sealed class SubscriptionTests(PostgresSchemaFixtureForSubscriptions fixt
             }
 
             await Task.Delay(20, Ct);
+        }
+    }
+
+    /// <summary>Writes one row per event of one tenant in the runner's transaction; fails once at event <c>failAt</c>.</summary>
+    private sealed class ProjectingHandler(string tenant, string table, int failAt) : ITransactionalSubscriptionHandler
+    {
+        public bool Failed { get; private set; }
+
+        public bool Done { get; private set; }
+
+        public async Task HandleAsync(IReadOnlyList<RecordedEvent> events, Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, CancellationToken cancellationToken)
+        {
+            foreach (var e in events.Where(e => e.TenantId == tenant))
+            {
+                var n = ((UsageRecorded)e.Data!).Count;
+                if (n == failAt && !Failed)
+                {
+                    Failed = true;
+                    throw new InvalidOperationException("Simulated failure half way through a batch.");
+                }
+
+                await using var insert = new Npgsql.NpgsqlCommand($"insert into {table} (event_id, n) values ($1, $2)", connection, transaction);
+                insert.Parameters.AddWithValue(e.EventId);
+                insert.Parameters.AddWithValue(n);
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+                Done |= n == 99;
+            }
         }
     }
 

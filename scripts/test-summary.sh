@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sums the <Counters> of every TRX file under DIR and prints one line:
+#   tests: N passed, M failed[, K skipped]
+# Exits 1 when a test failed or none ran, so callers can trust the line and the exit code alike.
+set -euo pipefail
+dir="${1:?usage: test-summary.sh RESULTS_DIR}"
+
+passed=0 failed=0 skipped=0 files=0
+while IFS= read -r -d '' trx; do
+  files=$((files + 1))
+  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n 1 || true)"
+  get() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
+  passed=$((passed + $(get passed)))
+  failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
+  skipped=$((skipped + $(get notExecuted)))
+done < <(find "$dir" -name '*.trx' -print0 2>/dev/null)
+
+line="tests: $passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then line="$line, $skipped skipped"; fi
+echo "$line"
+if [ "$files" -eq 0 ] || [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then
+  exit 1
+fi

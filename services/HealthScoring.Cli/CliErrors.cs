@@ -1,0 +1,34 @@
+using System.Net.Sockets;
+using HealthScoring.EventStore;
+using Npgsql;
+using Spectre.Console;
+
+namespace HealthScoring.Cli;
+
+/// <summary>Turns the failures an operator can act on into one clear line and an exit code.</summary>
+internal static class CliErrors
+{
+    public static async Task<int> RunAsync(CliSettings settings, Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (NpgsqlException ex) when (ex.InnerException is SocketException || ex is PostgresException { SqlState: "28P01" or "3D000" })
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] cannot use PostgreSQL at {settings.Describe()}: {ex.Message}");
+            AnsiConsole.MarkupLine("Start the local services with [bold]scripts/services.sh up[/], or set ConnectionStrings__EventStore.");
+            return 3;
+        }
+        catch (EventStoreException ex)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+            return 2;
+        }
+        catch (OperationCanceledException)
+        {
+            AnsiConsole.MarkupLine("[yellow]cancelled[/]");
+            return 130;
+        }
+    }
+}

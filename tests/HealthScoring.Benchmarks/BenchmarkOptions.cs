@@ -1,0 +1,144 @@
+using System.Globalization;
+
+namespace HealthScoring.Benchmarks;
+
+/// <summary>Which order the event-store benchmark runs its two sides in.</summary>
+public enum RunOrder
+{
+    /// <summary>The reference first, then ours: ours never profits from a fresher server.</summary>
+    ReferenceFirst,
+
+    /// <summary>Ours first, then the reference (to check that the order does not decide the ratio).</summary>
+    OursFirst,
+}
+
+/// <summary>The command line: <c>[--only NAME[,NAME]] [--events N] [--streams N] [--batch-size N] [--order reference-first|ours-first] [--out PATH] [--list]</c>.</summary>
+public sealed record BenchmarkOptions
+{
+    public const string DefaultOut = "bench-results/latest.json";
+
+    /// <summary>Benchmarks to run (all when empty); results are then merged into the file by name.</summary>
+    public IReadOnlyList<string> Only { get; init; } = [];
+
+    /// <summary>How many events to generate.</summary>
+    public int Events { get; init; } = 1_000_000;
+
+    /// <summary>How many streams to spread them over.</summary>
+    public int Streams { get; init; } = 10_000;
+
+    /// <summary>Events per <c>BulkAppendAsync</c> call.</summary>
+    public int BatchSize { get; init; } = 50_000;
+
+    /// <summary>Order of reference and ours.</summary>
+    public RunOrder Order { get; init; } = RunOrder.ReferenceFirst;
+
+    /// <summary>The results file as given (null: <see cref="DefaultOut"/> under the repository root).</summary>
+    public string? Out { get; init; }
+
+    /// <summary>Only list the benchmarks.</summary>
+    public bool List { get; init; }
+
+    /// <summary>Only print usage.</summary>
+    public bool Help { get; init; }
+
+    public static string Usage(IEnumerable<IBenchmark> benchmarks) =>
+        $"""
+        Usage: dotnet run -c Release --project tests/HealthScoring.Benchmarks -- [options]
+               scripts/bench.sh [options]
+
+          --only NAME[,NAME]   run only these benchmarks; their results are merged into the results file by
+                               name (without --only the file is overwritten with this run's results)
+          --events N           events to generate (default 1000000)
+          --streams N          streams to spread them over (default 10000)
+          --batch-size N       events per BulkAppendAsync call (default 50000)
+          --order ORDER        reference-first (default) or ours-first
+          --out PATH           results file (default {DefaultOut} under the repository root;
+                               a relative PATH is taken from the current directory)
+          --list               list the benchmarks and exit
+          -h, --help           this text
+
+        Connection: ConnectionStrings__EventStore, else 127.0.0.1:$HS_PG_PORT (default 55432), database healthscoring.
+
+        Benchmarks:
+        {string.Join(Environment.NewLine, benchmarks.Select(b => $"  {b.Name,-28} {b.Description}"))}
+        """;
+
+    /// <summary>Parses <paramref name="args"/>; throws <see cref="ArgumentException"/> with a message for the user.</summary>
+    public static BenchmarkOptions Parse(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var options = new BenchmarkOptions();
+        var only = new List<string>();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            var (key, inline) = arg.StartsWith("--", StringComparison.Ordinal) && arg.Contains('=', StringComparison.Ordinal)
+                ? (arg[..arg.IndexOf('=', StringComparison.Ordinal)], arg[(arg.IndexOf('=', StringComparison.Ordinal) + 1)..])
+                : (arg, null);
+            string Value()
+            {
+                if (inline is not null)
+                {
+                    return inline;
+                }
+
+                if (i + 1 >= args.Count)
+                {
+                    throw new ArgumentException($"{key} needs a value.");
+                }
+
+                return args[++i];
+            }
+
+            switch (key)
+            {
+                case "--only":
+                    only.AddRange(Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                    break;
+                case "--events":
+                    options = options with { Events = Positive(key, Value()) };
+                    break;
+                case "--streams":
+                    options = options with { Streams = Positive(key, Value()) };
+                    break;
+                case "--batch-size":
+                    options = options with { BatchSize = Positive(key, Value()) };
+                    break;
+                case "--order":
+                    options = options with
+                    {
+                        Order = Value() switch
+                        {
+                            "reference-first" => RunOrder.ReferenceFirst,
+                            "ours-first" => RunOrder.OursFirst,
+                            var other => throw new ArgumentException($"--order must be reference-first or ours-first, not '{other}'."),
+                        },
+                    };
+                    break;
+                case "--out":
+                    options = options with { Out = Value() };
+                    break;
+                case "--list":
+                    options = options with { List = true };
+                    break;
+                case "-h" or "--help":
+                    options = options with { Help = true };
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown argument '{arg}'.");
+            }
+        }
+
+        if (options.Streams > options.Events)
+        {
+            throw new ArgumentException($"--streams ({options.Streams}) must not exceed --events ({options.Events}): every stream gets at least one event.");
+        }
+
+        return options with { Only = only };
+    }
+
+    private static int Positive(string key, string text) =>
+        int.TryParse(text.Replace("_", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n
+            : throw new ArgumentException($"{key} must be a positive whole number, not '{text}'.");
+}
