@@ -28,13 +28,14 @@ public sealed class MigrationTests : IAsyncLifetime
         var sources = Enumerable.Range(0, 6).Select(_ => NpgsqlDataSource.Create(Testing.TestSettings.PostgresConnectionString)).ToList();
         try
         {
-            using var start = new Barrier(sources.Count);
+            var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var runs = sources.Select(s => Task.Run(async () =>
             {
-                start.SignalAndWait(Ct);
+                await start.Task;
                 return await new SchemaMigrator(s, options).MigrateAsync(Ct);
             }, Ct)).ToList();
 
+            start.SetResult();
             var applied = await Task.WhenAll(runs);
 
             applied.Sum().ShouldBe(SchemaMigrator.Migrations.Count);
