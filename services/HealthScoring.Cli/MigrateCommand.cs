@@ -18,7 +18,7 @@ internal static class MigrateCommand
             return await CliErrors.RunAsync(settings, async () =>
             {
                 var applied = await new SchemaMigrator(dataSource, settings.EventStore).MigrateAsync(cancellationToken);
-                AnsiConsole.MarkupLineInterpolated($"Schema [bold]{settings.EventStore.Schema}[/] on {settings.Describe()}: {applied} migration(s) applied, now at version {SchemaMigrator.LatestVersion}.");
+                AnsiConsole.MarkupLineInterpolated($"Schema [bold]{settings.EventStore.Schema}[/] on {settings.Describe()}: {applied} migration(s) applied, now at version {SchemaMigrator.EventStore.LatestVersion}.");
                 return 0;
             });
         });

@@ -17,11 +17,10 @@ public static class HealthEndpoints
     {
         try
         {
-            var applied = await migrator.AppliedVersionsAsync(cancellationToken);
-            var latest = SchemaMigrator.LatestVersion;
-            return applied.Count > 0 && applied[^1] >= latest
-                ? TypedResults.Ok(new ReadyView("ready", applied[^1]))
-                : TypedResults.Problem($"Event store schema is at {(applied.Count == 0 ? "nothing" : applied[^1])}, expected {latest}.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready");
+            var pending = await migrator.PendingAsync(cancellationToken);
+            return pending.Count == 0
+                ? TypedResults.Ok(new ReadyView("ready", migrator.Sets.ToDictionary(m => m.Module, m => m.LatestVersion)))
+                : TypedResults.Problem($"Schema migrations pending: {string.Join("; ", pending)}.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready");
         }
         catch (Npgsql.NpgsqlException ex)
         {
@@ -30,5 +29,5 @@ public static class HealthEndpoints
         }
     }
 
-    public sealed record ReadyView(string Status, int SchemaVersion);
+    public sealed record ReadyView(string Status, IReadOnlyDictionary<string, int> Schema);
 }

@@ -52,7 +52,7 @@ internal static class DemoCommand
     {
         AnsiConsole.MarkupLineInterpolated($"[bold]HealthScoring demo[/] on {settings.Describe()}, tenant [bold]{tenant}[/]");
         var applied = await new SchemaMigrator(dataSource, settings.EventStore).MigrateAsync(cancellationToken);
-        AnsiConsole.MarkupLineInterpolated($"1. Event store schema at version {SchemaMigrator.LatestVersion} ({applied} migration(s) applied now).");
+        AnsiConsole.MarkupLineInterpolated($"1. Event store schema at version {SchemaMigrator.EventStore.LatestVersion} ({applied} migration(s) applied now).");
 
         var registry = new EventTypeRegistry().Register<ProductUsageRecorded>(DemoEvents.UsageTypeName);
         var store = new PostgresEventStore(dataSource, registry, settings.EventStore);

@@ -5,8 +5,10 @@ using Npgsql;
 namespace HealthScoring.EventStore.Schema;
 
 /// <summary>
-/// Creates and migrates the store's schema. Migrations are numbered, applied once each, and run under a
-/// transaction-scoped advisory lock so that several processes starting at once apply them exactly once.
+/// Creates and migrates the schema: the event store's own tables and those of any other module (read models,
+/// keys, ...) that registers a <see cref="MigrationSet"/>. Migrations are numbered per module, applied once
+/// each, all in one transaction under an advisory lock, so several processes starting at once apply them
+/// exactly once.
 /// </summary>
 public sealed class SchemaMigrator
 {
@@ -14,18 +16,34 @@ public sealed class SchemaMigrator
     private readonly string _schema;
     private readonly ILogger _logger;
 
-    /// <summary>Creates a migrator for the schema named in <paramref name="options"/>.</summary>
-    public SchemaMigrator(NpgsqlDataSource dataSource, EventStoreOptions options, ILogger<SchemaMigrator>? logger = null)
+    /// <summary>Creates a migrator for the event store's own tables in the schema named in <paramref name="options"/>.</summary>
+    public SchemaMigrator(NpgsqlDataSource dataSource, EventStoreOptions options)
+        : this(dataSource, options, [], null)
+    {
+    }
+
+    /// <summary>Creates a migrator for the event store's tables and the <paramref name="modules"/>' tables.</summary>
+    public SchemaMigrator(NpgsqlDataSource dataSource, EventStoreOptions options, IEnumerable<MigrationSet> modules, ILogger<SchemaMigrator>? logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(modules);
         options.Validate();
         _dataSource = dataSource;
         _schema = options.Schema;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        Sets = [EventStore, .. modules.Where(m => m.Module != EventStore.Module)];
+        var duplicate = Sets.GroupBy(m => m.Module).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new ArgumentException($"Migration module '{duplicate.Key}' is registered twice.", nameof(modules));
+        }
     }
 
-    /// <summary>The migrations, in order. Never edit a shipped one: add a new one.</summary>
-    public static IReadOnlyList<Migration> Migrations { get; } =
+    /// <summary>The modules this migrator applies, the event store's first.</summary>
+    public IReadOnlyList<MigrationSet> Sets { get; }
+
+    /// <summary>The event store's own migrations, in order. Never edit a shipped one: add a new one.</summary>
+    public static MigrationSet EventStore { get; } = new("eventstore",
     [
         new(1, "create event log", """
             create table {schema}.streams (
@@ -60,10 +78,7 @@ public sealed class SchemaMigrator
                 updated_at       timestamptz not null default now()
             );
             """),
-    ];
-
-    /// <summary>The highest migration version this build knows.</summary>
-    public static int LatestVersion => Migrations[^1].Version;
+    ]);
 
     /// <summary>Applies every migration not yet applied; returns how many were applied now.</summary>
     public async Task<int> MigrateAsync(CancellationToken cancellationToken = default)
@@ -81,50 +96,59 @@ public sealed class SchemaMigrator
             $"""
             create schema if not exists {_schema};
             create table if not exists {_schema}.schema_migrations (
-                version    int primary key,
+                module     text not null,
+                version    int not null,
                 name       text not null,
-                applied_at timestamptz not null default now()
+                applied_at timestamptz not null default now(),
+                primary key (module, version)
             );
             """, connection, tx))
         {
             await bootstrap.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var applied = new HashSet<int>();
-        await using (var read = new NpgsqlCommand($"select version from {_schema}.schema_migrations", connection, tx))
+        var applied = new HashSet<(string Module, int Version)>();
+        await using (var read = new NpgsqlCommand($"select module, version from {_schema}.schema_migrations", connection, tx))
         await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                applied.Add(reader.GetInt32(0));
+                applied.Add((reader.GetString(0), reader.GetInt32(1)));
             }
         }
 
-        var unknown = applied.Where(v => v > LatestVersion).ToList();
-        if (unknown.Count > 0)
+        foreach (var set in Sets)
         {
-            throw new EventStoreException($"Schema '{_schema}' has migration(s) {string.Join(", ", unknown)} that this build does not know (latest {LatestVersion}). Run a newer build.");
+            var unknown = applied.Where(a => a.Module == set.Module && a.Version > set.LatestVersion).Select(a => a.Version).ToList();
+            if (unknown.Count > 0)
+            {
+                throw new EventStoreException($"Schema '{_schema}' has {set.Module} migration(s) {string.Join(", ", unknown)} that this build does not know (latest {set.LatestVersion}). Run a newer build.");
+            }
         }
 
         var count = 0;
-        foreach (var migration in Migrations.Where(m => !applied.Contains(m.Version)))
+        foreach (var set in Sets)
         {
-            await using var apply = new NpgsqlCommand(migration.Sql.Replace("{schema}", _schema, StringComparison.Ordinal), connection, tx);
-            await apply.ExecuteNonQueryAsync(cancellationToken);
-            await using var record = new NpgsqlCommand($"insert into {_schema}.schema_migrations (version, name) values ($1, $2)", connection, tx);
-            record.Parameters.AddWithValue(migration.Version);
-            record.Parameters.AddWithValue(migration.Name);
-            await record.ExecuteNonQueryAsync(cancellationToken);
-            _logger.LogInformation("Applied event store migration {Version} ({Name}) to schema {Schema}", migration.Version, migration.Name, _schema);
-            count++;
+            foreach (var migration in set.Migrations.Where(m => !applied.Contains((set.Module, m.Version))))
+            {
+                await using var apply = new NpgsqlCommand(migration.Sql.Replace("{schema}", _schema, StringComparison.Ordinal), connection, tx);
+                await apply.ExecuteNonQueryAsync(cancellationToken);
+                await using var record = new NpgsqlCommand($"insert into {_schema}.schema_migrations (module, version, name) values ($1, $2, $3)", connection, tx);
+                record.Parameters.AddWithValue(set.Module);
+                record.Parameters.AddWithValue(migration.Version);
+                record.Parameters.AddWithValue(migration.Name);
+                await record.ExecuteNonQueryAsync(cancellationToken);
+                _logger.LogInformation("Applied {Module} migration {Version} ({Name}) to schema {Schema}", set.Module, migration.Version, migration.Name, _schema);
+                count++;
+            }
         }
 
         await tx.CommitAsync(cancellationToken);
         return count;
     }
 
-    /// <summary>The versions applied so far (empty when the schema does not exist).</summary>
-    public async Task<IReadOnlyList<int>> AppliedVersionsAsync(CancellationToken cancellationToken = default)
+    /// <summary>The versions of <paramref name="module"/> applied so far (empty when the schema does not exist).</summary>
+    public async Task<IReadOnlyList<int>> AppliedVersionsAsync(string module = "eventstore", CancellationToken cancellationToken = default)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var exists = new NpgsqlCommand("select to_regclass($1) is not null", connection);
@@ -134,7 +158,8 @@ public sealed class SchemaMigrator
             return [];
         }
 
-        await using var read = new NpgsqlCommand($"select version from {_schema}.schema_migrations order by version", connection);
+        await using var read = new NpgsqlCommand($"select version from {_schema}.schema_migrations where module = $1 order by version", connection);
+        read.Parameters.AddWithValue(module);
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
         var versions = new List<int>();
         while (await reader.ReadAsync(cancellationToken))
@@ -144,6 +169,32 @@ public sealed class SchemaMigrator
 
         return versions;
     }
+
+    /// <summary>The modules whose migrations are not all applied, with what is missing (empty when up to date).</summary>
+    public async Task<IReadOnlyList<string>> PendingAsync(CancellationToken cancellationToken = default)
+    {
+        var pending = new List<string>();
+        foreach (var set in Sets)
+        {
+            var applied = await AppliedVersionsAsync(set.Module, cancellationToken);
+            var missing = set.Migrations.Select(m => m.Version).Except(applied).ToList();
+            if (missing.Count > 0)
+            {
+                pending.Add($"{set.Module} {string.Join(", ", missing)}");
+            }
+        }
+
+        return pending;
+    }
+}
+
+/// <summary>A module's migrations, numbered from 1 in order.</summary>
+/// <param name="Module">The module's name, such as <c>eventstore</c> or <c>ingestion</c>.</param>
+/// <param name="Migrations">Its migrations, in order. Never edit a shipped one: add a new one.</param>
+public sealed record MigrationSet(string Module, IReadOnlyList<Migration> Migrations)
+{
+    /// <summary>The highest version this build knows.</summary>
+    public int LatestVersion => Migrations.Count == 0 ? 0 : Migrations[^1].Version;
 }
 
 /// <summary>One numbered schema change; <c>{schema}</c> in its SQL is replaced by the configured schema.</summary>

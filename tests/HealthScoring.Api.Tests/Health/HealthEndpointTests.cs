@@ -19,7 +19,7 @@ public sealed class HealthEndpointTests(PostgresSchemaFixture fixture) : IClassF
         var ready = await client.GetAsync("/health/ready", Ct);
 
         ready.StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await ready.Content.ReadFromJsonAsync<ReadyBody>(Ct))!.SchemaVersion.ShouldBe(EventStore.Schema.SchemaMigrator.LatestVersion);
+        (await ready.Content.ReadFromJsonAsync<ReadyBody>(Ct))!.Schema["eventstore"].ShouldBe(EventStore.Schema.SchemaMigrator.EventStore.LatestVersion);
     }
 
     [Fact]
@@ -43,5 +43,5 @@ public sealed class HealthEndpointTests(PostgresSchemaFixture fixture) : IClassF
             web.UseSetting("EventStore:MigrateOnStart", connectionString is null ? "true" : "false");
         });
 
-    private sealed record ReadyBody(string Status, int SchemaVersion);
+    private sealed record ReadyBody(string Status, Dictionary<string, int> Schema);
 }

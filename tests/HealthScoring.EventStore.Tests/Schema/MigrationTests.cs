@@ -14,10 +14,11 @@ public sealed class MigrationTests : IAsyncLifetime
     {
         var migrator = new SchemaMigrator(_dataSource, new EventStoreOptions { Schema = _schema });
 
-        (await migrator.MigrateAsync(Ct)).ShouldBe(SchemaMigrator.Migrations.Count);
+        (await migrator.MigrateAsync(Ct)).ShouldBe(SchemaMigrator.EventStore.Migrations.Count);
         (await migrator.MigrateAsync(Ct)).ShouldBe(0);
 
-        (await migrator.AppliedVersionsAsync(Ct)).ShouldBe(SchemaMigrator.Migrations.Select(m => m.Version));
+        (await migrator.AppliedVersionsAsync(cancellationToken: Ct)).ShouldBe(SchemaMigrator.EventStore.Migrations.Select(m => m.Version));
+        (await migrator.PendingAsync(Ct)).ShouldBeEmpty();
     }
 
     [Fact]
@@ -38,7 +39,7 @@ public sealed class MigrationTests : IAsyncLifetime
             start.SetResult();
             var applied = await Task.WhenAll(runs);
 
-            applied.Sum().ShouldBe(SchemaMigrator.Migrations.Count);
+            applied.Sum().ShouldBe(SchemaMigrator.EventStore.Migrations.Count);
             applied.Count(a => a > 0).ShouldBe(1);
             var store = new PostgresEventStore(_dataSource, TestEvents.Registry(), options);
             (await store.AppendToStreamAsync("t", "s", ExpectedVersion.NoStream, [TestEvents.Usage()], Ct)).StreamVersion.ShouldBe(1);
@@ -57,13 +58,29 @@ public sealed class MigrationTests : IAsyncLifetime
     {
         var migrator = new SchemaMigrator(_dataSource, new EventStoreOptions { Schema = _schema });
         await migrator.MigrateAsync(Ct);
-        await using (var future = _dataSource.CreateCommand($"insert into {_schema}.schema_migrations (version, name) values (9999, 'from the future')"))
+        await using (var future = _dataSource.CreateCommand($"insert into {_schema}.schema_migrations (module, version, name) values ('eventstore', 9999, 'from the future')"))
         {
             await future.ExecuteNonQueryAsync(Ct);
         }
 
         var ex = await Should.ThrowAsync<EventStoreException>(() => migrator.MigrateAsync(Ct));
         ex.Message.ShouldContain("9999");
+    }
+
+    [Fact]
+    public async Task Other_modules_migrations_are_applied_beside_the_event_stores_and_tracked_apart()
+    {
+        var module = new MigrationSet("readmodels", [new Migration(1, "create a view", "create table {schema}.some_view (id int primary key)")]);
+        var migrator = new SchemaMigrator(_dataSource, new EventStoreOptions { Schema = _schema }, [module], null);
+        (await new SchemaMigrator(_dataSource, new EventStoreOptions { Schema = _schema }).MigrateAsync(Ct)).ShouldBe(SchemaMigrator.EventStore.Migrations.Count);
+
+        (await migrator.PendingAsync(Ct)).ShouldBe(["readmodels 1"]);
+        (await migrator.MigrateAsync(Ct)).ShouldBe(1);
+
+        (await migrator.AppliedVersionsAsync("readmodels", Ct)).ShouldBe([1]);
+        (await migrator.PendingAsync(Ct)).ShouldBeEmpty();
+        await using var probe = _dataSource.CreateCommand($"select count(*) from {_schema}.some_view");
+        (await probe.ExecuteScalarAsync(Ct)).ShouldBe(0L);
     }
 
     [Fact]
