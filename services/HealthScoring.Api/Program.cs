@@ -1,14 +1,18 @@
 using HealthScoring.Api;
 using HealthScoring.Api.Health;
+using HealthScoring.Api.Ingestion;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddProblemDetails();
-builder.AddHealthScoringEventStore(registerTypes: _ => { });
+builder.AddHealthScoringCore();
 
 var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
 app.MapHealth();
+app.MapSegmentIngestion();
 await app.RunAsync();
 
 /// <summary>The host's entry point, visible to WebApplicationFactory in tests.</summary>

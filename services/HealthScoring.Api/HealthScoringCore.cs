@@ -1,0 +1,16 @@
+using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Tenancy;
+
+namespace HealthScoring.Api;
+
+/// <summary>The services every process needs, the web host and the CLI alike: the store, tenancy, ingestion.</summary>
+public static class HealthScoringCore
+{
+    public static IHostApplicationBuilder AddHealthScoringCore(this IHostApplicationBuilder builder)
+    {
+        builder.AddHealthScoringEventStore(registry => IngestionEventTypes.Register(registry));
+        builder.AddTenancy();
+        builder.AddIngestion();
+        return builder;
+    }
+}

@@ -1,0 +1,12 @@
+namespace HealthScoring.Api.Ingestion;
+
+public static class IngestionExtensions
+{
+    public static IHostApplicationBuilder AddIngestion(this IHostApplicationBuilder builder)
+    {
+        builder.Services.Configure<IngestionOptions>(builder.Configuration.GetSection(IngestionOptions.SectionName));
+        builder.Services.AddSingleton(IngestionMigrations.Set);
+        builder.Services.AddSingleton<IngestionPipeline>();
+        return builder;
+    }
+}

@@ -1,0 +1,237 @@
+using System.Text.Json.Nodes;
+using HealthScoring.EventStore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace HealthScoring.Api.Ingestion;
+
+/// <summary>
+/// The one path every usage event takes, from HTTP, gRPC or a file: validate, correct the clock, resolve the
+/// account, append (deduplicated by messageId), then update the user and account records and attribute a
+/// user's earlier unassigned events once a group call names their account. Valid items are stored even when
+/// others in the same call are rejected.
+/// </summary>
+public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<IngestionOptions> options, TimeProvider clock)
+{
+    private readonly string _s = storeOptions.Schema;
+    private readonly IngestionOptions _options = options.Value;
+
+    public const string AccountStreamPrefix = "account:";
+    public const string UnassignedStreamPrefix = "unassigned:";
+
+    public static string AccountStream(string accountId) => AccountStreamPrefix + accountId;
+
+    public static string UnassignedStream(string userKey) => UnassignedStreamPrefix + userKey;
+
+    public static string UserKey(IncomingMessage m) => string.IsNullOrEmpty(m.UserId) ? $"anon:{m.AnonymousId}" : m.UserId;
+
+    public static Guid EventIdOf(string messageId) => EventIds.Derive("segment", messageId);
+
+    public async Task<IngestOutcome> IngestAsync(string tenantId, IReadOnlyList<ParsedItem> items, DateTimeOffset? batchSentAt, string source, CancellationToken cancellationToken)
+    {
+        var receivedAt = clock.GetUtcNow();
+        var errors = new List<ItemError>();
+        var valid = new List<(IncomingMessage Message, DateTimeOffset OccurredAt)>(items.Count);
+        foreach (var item in items)
+        {
+            if (!item.IsValid)
+            {
+                errors.AddRange(item.Errors.Count > 0 ? item.Errors : [new ItemError(item.Index, "", "could not be read")]);
+                continue;
+            }
+
+            var itemErrors = MessageValidator.Validate(item.Index, item.Message!, _options);
+            var occurredAt = MessageValidator.OccurredAt(item.Message!, receivedAt, batchSentAt);
+            if (itemErrors.Count == 0 && occurredAt > receivedAt + _options.FutureTolerance)
+            {
+                itemErrors = [new ItemError(item.Index, "timestamp", $"is {(occurredAt - receivedAt).TotalHours:F1} h in the future (after clock-skew correction); the tolerance is {_options.FutureTolerance.TotalHours:F1} h")];
+            }
+
+            if (itemErrors.Count > 0)
+            {
+                errors.AddRange(itemErrors);
+            }
+            else
+            {
+                valid.Add((item.Message!, occurredAt));
+            }
+        }
+
+        if (valid.Count == 0)
+        {
+            return new IngestOutcome(0, 0, 0, errors);
+        }
+
+        // Resolve accounts in call order: a group call earlier in the batch applies to the tracks after it.
+        var known = await KnownAccountsAsync(tenantId, valid.Where(v => v.Message.Type != MessageType.Group && v.Message.GroupId is null).Select(v => UserKey(v.Message)), cancellationToken);
+        var events = new List<StreamEvent>(valid.Count);
+        var unassignedIds = new HashSet<Guid>();
+        var metadata = new EventMetadata(Source: source);
+        foreach (var (m, occurredAt) in valid)
+        {
+            var userKey = UserKey(m);
+            string? account = m.Type == MessageType.Group ? m.GroupId : m.GroupId ?? known.GetValueOrDefault(userKey);
+            if (m.Type == MessageType.Group)
+            {
+                known[userKey] = m.GroupId;
+            }
+
+            var id = EventIdOf(m.MessageId!);
+            var stream = account is null ? UnassignedStream(userKey) : AccountStream(account);
+            if (account is null)
+            {
+                unassignedIds.Add(id);
+            }
+
+            events.Add(new StreamEvent(stream, new NewEvent(id, ToEvent(m, receivedAt), metadata, occurredAt)));
+        }
+
+        var result = await store.BulkAppendAsync(tenantId, events, cancellationToken);
+        var duplicates = result.DuplicateEventIds.ToHashSet();
+        var unassigned = unassignedIds.Count(id => !duplicates.Contains(id));
+
+        // Records and attribution after the append: the log is the truth; these are derived, idempotent, and
+        // applied for duplicates too, so a retried batch repairs what an interrupted one left undone.
+        await UpdateRecordsAsync(tenantId, valid.Select(v => v.Message), cancellationToken);
+        foreach (var grouped in valid.Where(v => v.Message.Type == MessageType.Group).Select(v => v.Message))
+        {
+            await AttributeUnassignedAsync(tenantId, UserKey(grouped), grouped.GroupId!, cancellationToken);
+        }
+
+        return new IngestOutcome(result.AppendedCount, result.DuplicateEventIds.Count, unassigned, errors);
+    }
+
+    private static object ToEvent(IncomingMessage m, DateTimeOffset receivedAt) => m.Type switch
+    {
+        MessageType.Track => new TrackRecorded(m.MessageId!, m.UserId, m.AnonymousId, m.Event!, m.Properties, m.Context, receivedAt, m.SentAt),
+        MessageType.Identify => new UserIdentified(m.MessageId!, m.UserId, m.AnonymousId, m.Traits, m.Context, receivedAt),
+        _ => new UserGrouped(m.MessageId!, m.UserId, m.AnonymousId, m.GroupId!, m.Traits, m.Context, receivedAt),
+    };
+
+    private async Task<Dictionary<string, string?>> KnownAccountsAsync(string tenantId, IEnumerable<string> userKeys, CancellationToken cancellationToken)
+    {
+        var keys = userKeys.Distinct(StringComparer.Ordinal).ToArray();
+        var known = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (keys.Length == 0)
+        {
+            return known;
+        }
+
+        await using var command = dataSource.CreateCommand($"select user_key, account_id from {_s}.users where tenant_id = $1 and user_key = any($2) and account_id is not null");
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(keys);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            known[reader.GetString(0)] = reader.GetString(1);
+        }
+
+        return known;
+    }
+
+    private async Task UpdateRecordsAsync(string tenantId, IEnumerable<IncomingMessage> messages, CancellationToken cancellationToken)
+    {
+        // Last write wins per key within the call; traits merge into what is stored (Segment's semantics).
+        var users = new Dictionary<string, (string? Account, JsonObject Traits)>(StringComparer.Ordinal);
+        var accounts = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
+        foreach (var m in messages)
+        {
+            var key = UserKey(m);
+            var user = users.GetValueOrDefault(key, (null, new JsonObject()));
+            if (m.Type == MessageType.Identify && m.Traits is not null)
+            {
+                Merge(user.Traits, m.Traits);
+            }
+
+            if (m.Type == MessageType.Group)
+            {
+                user.Account = m.GroupId;
+                var traits = accounts.GetValueOrDefault(m.GroupId!) ?? [];
+                if (m.Traits is not null)
+                {
+                    Merge(traits, m.Traits);
+                }
+
+                accounts[m.GroupId!] = traits;
+            }
+            else if (m.GroupId is not null)
+            {
+                accounts.TryAdd(m.GroupId, []);
+            }
+
+            users[key] = user;
+        }
+
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            $"""
+            insert into {_s}.users as u (tenant_id, user_key, account_id, traits)
+            select $1, k, a, t::jsonb from unnest($2::text[], $3::text[], $4::text[]) as x(k, a, t)
+            on conflict (tenant_id, user_key) do update
+               set account_id = coalesce(excluded.account_id, u.account_id), traits = u.traits || excluded.traits, updated_at = now()
+            """)
+        {
+            Parameters =
+            {
+                new() { Value = tenantId },
+                new() { Value = users.Keys.ToArray() },
+                new() { Value = users.Values.Select(u => u.Account).ToArray() },
+                new() { Value = users.Values.Select(u => u.Traits.ToJsonString()).ToArray() },
+            },
+        });
+        if (accounts.Count > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                $"""
+                insert into {_s}.accounts as a (tenant_id, account_id, traits)
+                select $1, k, t::jsonb from unnest($2::text[], $3::text[]) as x(k, t)
+                on conflict (tenant_id, account_id) do update set traits = a.traits || excluded.traits, updated_at = now()
+                """)
+            {
+                Parameters =
+                {
+                    new() { Value = tenantId },
+                    new() { Value = accounts.Keys.ToArray() },
+                    new() { Value = accounts.Values.Select(t => t.ToJsonString()).ToArray() },
+                },
+            });
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task AttributeUnassignedAsync(string tenantId, string userKey, string accountId, CancellationToken cancellationToken)
+    {
+        var from = UnassignedStream(userKey);
+        if (await store.GetStreamVersionAsync(tenantId, from, cancellationToken) is null)
+        {
+            return;
+        }
+
+        var copies = new List<StreamEvent>();
+        await foreach (var e in store.ReadStreamAsync(tenantId, from, cancellationToken: cancellationToken))
+        {
+            if (e.Data is TrackRecorded track)
+            {
+                copies.Add(new StreamEvent(AccountStream(accountId), new NewEvent(
+                    EventIds.Derive("attributed", $"{e.EventId:N}"),
+                    new TrackAttributed(e.EventId, from, track),
+                    new EventMetadata(CausationId: e.EventId.ToString(), Source: "attribution"),
+                    e.OccurredAt)));
+            }
+        }
+
+        if (copies.Count > 0)
+        {
+            await store.BulkAppendAsync(tenantId, copies, cancellationToken);
+        }
+    }
+
+    private static void Merge(JsonObject into, JsonObject from)
+    {
+        foreach (var (key, value) in from)
+        {
+            into[key] = value?.DeepClone();
+        }
+    }
+}

@@ -1,0 +1,165 @@
+using System.Buffers;
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using HealthScoring.Api.Tenancy;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace HealthScoring.Api.Ingestion;
+
+/// <summary>
+/// Segment's HTTP tracking API (https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/):
+/// POST /v1/track, /v1/identify, /v1/group and /v1/batch, authenticated by write key, so an existing Segment or
+/// RudderStack pipeline can point at HealthScoring unchanged.
+/// </summary>
+public static class SegmentHttpEndpoints
+{
+    public static IEndpointRouteBuilder MapSegmentIngestion(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1").RequireAuthorization(TenancyExtensions.IngestPolicy).DisableAntiforgery();
+        v1.MapPost("/track", (HttpContext http, IngestionPipeline pipeline, IOptions<IngestionOptions> options) => SingleAsync(http, pipeline, options.Value, MessageType.Track));
+        v1.MapPost("/identify", (HttpContext http, IngestionPipeline pipeline, IOptions<IngestionOptions> options) => SingleAsync(http, pipeline, options.Value, MessageType.Identify));
+        v1.MapPost("/group", (HttpContext http, IngestionPipeline pipeline, IOptions<IngestionOptions> options) => SingleAsync(http, pipeline, options.Value, MessageType.Group));
+        v1.MapPost("/batch", BatchAsync);
+        return app;
+    }
+
+    private static async Task<IResult> SingleAsync(HttpContext http, IngestionPipeline pipeline, IngestionOptions options, MessageType type)
+    {
+        var (body, size, problem) = await ReadBodyAsync(http, options.MaxMessageBytes);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        using var document = body!;
+        var item = SegmentJsonReader.Read(document.RootElement, 0, type, size);
+        var outcome = await pipeline.IngestAsync(http.User.TenantId(), [item], item.Message?.SentAt, "http", http.RequestAborted);
+        return Answer(outcome, 1);
+    }
+
+    private static async Task<IResult> BatchAsync(HttpContext http, IngestionPipeline pipeline, IOptions<IngestionOptions> options)
+    {
+        var (body, _, problem) = await ReadBodyAsync(http, options.Value.MaxBatchBytes);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        using var document = body!;
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("batch", out var batch) || batch.ValueKind != JsonValueKind.Array)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Not a batch", "The body must be a JSON object with a \"batch\" array of track, identify and group calls.");
+        }
+
+        DateTimeOffset? sentAt = null;
+        if (root.TryGetProperty("sentAt", out var sent) && (sent.ValueKind != JsonValueKind.String || !SegmentJsonReader.TryParseTime(sent.GetString()!, out var parsed) || (sentAt = parsed) is null))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Bad sentAt", "\"sentAt\" must be an ISO-8601 date and time.");
+        }
+
+        var batchContext = root.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? JsonObject.Create(c) : null;
+        var items = new List<ParsedItem>(batch.GetArrayLength());
+        var index = 0;
+        foreach (var element in batch.EnumerateArray())
+        {
+            var item = SegmentJsonReader.Read(element, index++, null, element.GetRawText().Length);
+            if (batchContext is not null && item.Message is not null)
+            {
+                // Batch-level context applies to every message, under what the message says itself.
+                var merged = (JsonObject)batchContext.DeepClone();
+                foreach (var (key, value) in item.Message.Context ?? [])
+                {
+                    merged[key] = value?.DeepClone();
+                }
+
+                item = item with { Message = item.Message with { Context = merged } };
+            }
+
+            items.Add(item);
+        }
+
+        var outcome = await pipeline.IngestAsync(http.User.TenantId(), items, sentAt, "http", http.RequestAborted);
+        return Answer(outcome, items.Count);
+    }
+
+    private static IResult Answer(IngestOutcome outcome, int count)
+    {
+        if (outcome.Errors.Count == 0)
+        {
+            return TypedResults.Ok(new { success = true, accepted = outcome.Accepted, duplicates = outcome.Duplicates, unassigned = outcome.Unassigned });
+        }
+
+        var rejected = outcome.Errors.Select(e => e.Index).Distinct().Count();
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status400BadRequest,
+            title: "Some messages were rejected",
+            detail: $"{rejected} of {count} message(s) were rejected; the other {count - rejected} were stored (or already had been).",
+            extensions: new Dictionary<string, object?>
+            {
+                ["accepted"] = outcome.Accepted,
+                ["duplicates"] = outcome.Duplicates,
+                ["unassigned"] = outcome.Unassigned,
+                ["errors"] = outcome.Errors.Select(e => new { index = e.Index, field = e.Field, reason = e.Reason }).ToList(),
+            });
+    }
+
+    /// <summary>Reads the body up to <paramref name="limit"/> bytes (after gzip, if any) and parses it as JSON.</summary>
+    private static async Task<(JsonDocument? Document, int Size, IResult? Problem)> ReadBodyAsync(HttpContext http, int limit)
+    {
+        if (http.Request.ContentLength > limit && !IsGzip(http))
+        {
+            return (null, 0, TooLarge(limit));
+        }
+
+        var source = IsGzip(http) ? new GZipStream(http.Request.Body, CompressionMode.Decompress, leaveOpen: true) : http.Request.Body;
+        var buffer = ArrayPool<byte>.Shared.Rent(limit + 1);
+        try
+        {
+            var length = 0;
+            try
+            {
+                int read;
+                while (length <= limit && (read = await source.ReadAsync(buffer.AsMemory(length, limit + 1 - length), http.RequestAborted)) > 0)
+                {
+                    length += read;
+                }
+            }
+            catch (InvalidDataException)
+            {
+                return (null, 0, Problem(StatusCodes.Status400BadRequest, "Bad gzip body", "Content-Encoding says gzip but the body is not valid gzip."));
+            }
+
+            if (length > limit)
+            {
+                return (null, 0, TooLarge(limit));
+            }
+
+            try
+            {
+                return (JsonDocument.Parse(buffer.AsMemory(0, length), new JsonDocumentOptions { MaxDepth = 64 }), length, null);
+            }
+            catch (JsonException ex)
+            {
+                return (null, 0, Problem(StatusCodes.Status400BadRequest, "Malformed JSON", $"The body is not valid JSON: {ex.Message}"));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            if (source != http.Request.Body)
+            {
+                await source.DisposeAsync();
+            }
+        }
+    }
+
+    private static bool IsGzip(HttpContext http) => http.Request.Headers.ContentEncoding.ToString().Contains("gzip", StringComparison.OrdinalIgnoreCase);
+
+    private static ProblemHttpResult TooLarge(int limit) =>
+        Problem(StatusCodes.Status413PayloadTooLarge, "Payload too large", $"The request is larger than {limit / 1024} KB, the limit for this endpoint (Segment's limits: 32 KB per message, 500 KB per batch).");
+
+    private static ProblemHttpResult Problem(int status, string title, string detail) => TypedResults.Problem(statusCode: status, title: title, detail: detail);
+}
