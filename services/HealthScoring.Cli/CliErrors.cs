@@ -20,6 +20,11 @@ internal static class CliErrors
             AnsiConsole.MarkupLine("Start the local services with [bold]scripts/services.sh up[/], or set ConnectionStrings__EventStore.");
             return 3;
         }
+        catch (ArgumentException ex)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+            return 2;
+        }
         catch (EventStoreException ex)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");

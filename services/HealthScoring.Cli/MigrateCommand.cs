@@ -1,6 +1,6 @@
 using System.CommandLine;
 using HealthScoring.EventStore.Schema;
-using Npgsql;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 
 namespace HealthScoring.Cli;
@@ -14,11 +14,13 @@ internal static class MigrateCommand
         command.SetAction(async (_, cancellationToken) =>
         {
             var settings = CliSettings.Load();
-            await using var dataSource = NpgsqlDataSource.Create(settings.ConnectionString);
             return await CliErrors.RunAsync(settings, async () =>
             {
-                var applied = await new SchemaMigrator(dataSource, settings.EventStore).MigrateAsync(cancellationToken);
-                AnsiConsole.MarkupLineInterpolated($"Schema [bold]{settings.EventStore.Schema}[/] on {settings.Describe()}: {applied} migration(s) applied, now at version {SchemaMigrator.EventStore.LatestVersion}.");
+                // CliHost migrates every module before a command runs; report where each one stands.
+                using var host = await CliHost.StartAsync(settings, cancellationToken);
+                var migrator = host.Services.GetRequiredService<SchemaMigrator>();
+                var modules = string.Join(", ", migrator.Sets.Select(m => $"{m.Module} {m.LatestVersion}"));
+                AnsiConsole.MarkupLineInterpolated($"Schema [bold]{settings.EventStore.Schema}[/] on {settings.Describe()} is up to date: {modules}.");
                 return 0;
             });
         });

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using HealthScoring.Cli;
 using HealthScoring.Cli.Demo;
+using HealthScoring.Cli.Import;
 using Spectre.Console;
 
 if (Console.IsOutputRedirected)
@@ -10,7 +11,12 @@ if (Console.IsOutputRedirected)
     AnsiConsole.Profile.Capabilities.Ansi = false;
 }
 
+var tenant = new Option<string>("--tenant") { Description = "The tenant (created on first use by the CLI, the local administrator's tool).", DefaultValueFactory = _ => "default" };
 var root = new RootCommand("healthscore: the HealthScoring operator's tool.");
 root.Subcommands.Add(MigrateCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(KeysCommand.Create(tenant));
+var import = new Command("import", "Import events from files.");
+import.Subcommands.Add(ImportEventsCommand.Create(tenant));
+root.Subcommands.Add(import);
 return await root.Parse(args).InvokeAsync();

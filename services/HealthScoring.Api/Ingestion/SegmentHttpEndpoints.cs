@@ -60,7 +60,7 @@ public static class SegmentHttpEndpoints
             return Problem(StatusCodes.Status400BadRequest, "Bad sentAt", "\"sentAt\" must be an ISO-8601 date and time.");
         }
 
-        var batchContext = root.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? JsonObject.Create(c) : null;
+        var batchContext = root.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? JsonSerializer.Deserialize<JsonObject>(c) : null;
         var items = new List<ParsedItem>(batch.GetArrayLength());
         var index = 0;
         foreach (var element in batch.EnumerateArray())

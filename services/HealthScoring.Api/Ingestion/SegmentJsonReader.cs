@@ -119,7 +119,8 @@ public static class SegmentJsonReader
             return null;
         }
 
-        return JsonObject.Create(value);
+        // A copy, not a view: the message outlives the document it was read from (imports dispose each line).
+        return JsonSerializer.Deserialize<JsonObject>(value);
     }
 
     private static DateTimeOffset? Time(JsonElement element, string name, int index, List<ItemError> errors)

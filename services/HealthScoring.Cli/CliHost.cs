@@ -1,0 +1,31 @@
+using HealthScoring.Api;
+using HealthScoring.EventStore.Schema;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace HealthScoring.Cli;
+
+/// <summary>
+/// The services the web host has (store, tenancy, ingestion), composed for a command: same configuration keys,
+/// defaults that reach what scripts/services.sh starts, the schema migrated before the command runs.
+/// </summary>
+internal static class CliHost
+{
+    public static async Task<IHost> StartAsync(CliSettings settings, CancellationToken cancellationToken)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:EventStore"] = settings.ConnectionString,
+            ["EventStore:Schema"] = settings.EventStore.Schema,
+            ["EventStore:MigrateOnStart"] = "false",
+        });
+        builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.AddHealthScoringCore();
+        var host = builder.Build();
+        await host.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(cancellationToken);
+        return host;
+    }
+}

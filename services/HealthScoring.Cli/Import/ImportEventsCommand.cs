@@ -1,0 +1,152 @@
+using System.CommandLine;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Tenancy;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+
+namespace HealthScoring.Cli.Import;
+
+/// <summary>
+/// <c>healthscore import events FILE.jsonl[.gz]</c>: streams Segment calls (one JSON object per line: track,
+/// identify or group) through the same validation and deduplication path as the HTTP API, in batches.
+/// Running it again stores nothing new.
+/// </summary>
+internal static class ImportEventsCommand
+{
+    public static Command Create(Option<string> tenant)
+    {
+        var file = new Argument<FileInfo>("file") { Description = "JSON-lines file of Segment calls; .gz is read compressed." };
+        file.AcceptExistingOnly();
+        var batchSize = new Option<int>("--batch-size") { Description = "Messages per append.", DefaultValueFactory = _ => 5_000 };
+        var command = new Command("events", "Import Segment track / identify / group calls from a JSON-lines file.") { file, tenant, batchSize };
+        command.SetAction(async (parse, ct) =>
+        {
+            var settings = CliSettings.Load();
+            return await CliErrors.RunAsync(settings, async () =>
+            {
+                using var host = await CliHost.StartAsync(settings, ct);
+                var tenantId = parse.GetValue(tenant)!;
+                if (await host.Services.GetRequiredService<ApiKeyStore>().EnsureTenantAsync(tenantId, ct))
+                {
+                    AnsiConsole.MarkupLineInterpolated($"Created tenant [bold]{tenantId}[/].");
+                }
+
+                var summary = await ImportAsync(host.Services.GetRequiredService<IngestionPipeline>(), tenantId, parse.GetValue(file)!, Math.Clamp(parse.GetValue(batchSize), 1, 50_000), ct);
+                summary.Write();
+                return summary.Rejected > 0 && summary.Accepted + summary.Duplicates == 0 ? 1 : 0;
+            });
+        });
+        return command;
+    }
+
+    public static async Task<ImportSummary> ImportAsync(IngestionPipeline pipeline, string tenantId, FileInfo file, int batchSize, CancellationToken cancellationToken)
+    {
+        var summary = new ImportSummary();
+        await using var raw = file.OpenRead();
+        var gzip = file.Name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+        await using var stream = gzip ? new GZipStream(raw, CompressionMode.Decompress) : (Stream)raw;
+        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
+        await Progress.RunAsync($"importing {file.Name}", raw.Length, "bytes", async report =>
+        {
+            var batch = new List<ParsedItem>(batchSize);
+            var lineNumber = 0;
+            while (await reader.ReadLineAsync(cancellationToken) is { } line)
+            {
+                lineNumber++;
+                if (string.IsNullOrWhiteSpace(line))
+                {
+                    continue;
+                }
+
+                batch.Add(ParseLine(line, lineNumber));
+                if (batch.Count >= batchSize)
+                {
+                    summary.Add(await pipeline.IngestAsync(tenantId, batch, null, "import", cancellationToken));
+                    batch.Clear();
+                    report(raw.Position);
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                summary.Add(await pipeline.IngestAsync(tenantId, batch, null, "import", cancellationToken));
+            }
+
+            summary.Lines = lineNumber;
+            report(raw.Length);
+            return true;
+        });
+        return summary;
+    }
+
+    // Errors carry the line number as their index, so the summary can point at the line.
+    private static ParsedItem ParseLine(string line, int lineNumber)
+    {
+        var size = Encoding.UTF8.GetByteCount(line);
+        try
+        {
+            using var document = JsonDocument.Parse(line, new JsonDocumentOptions { MaxDepth = 64 });
+            return SegmentJsonReader.Read(document.RootElement, lineNumber, null, size);
+        }
+        catch (JsonException ex)
+        {
+            return new ParsedItem(lineNumber, null, [new ItemError(lineNumber, "", $"malformed JSON ({ex.Message.Split('.')[0]})")]);
+        }
+    }
+}
+
+/// <summary>What an import did, with a few sample reasons for what it rejected.</summary>
+internal sealed class ImportSummary
+{
+    private readonly Dictionary<string, (int Count, int FirstLine)> _reasons = [];
+
+    public int Lines { get; set; }
+
+    public long Accepted { get; private set; }
+
+    public long Duplicates { get; private set; }
+
+    public long Unassigned { get; private set; }
+
+    public long Rejected { get; private set; }
+
+    public IReadOnlyDictionary<string, (int Count, int FirstLine)> Reasons => _reasons;
+
+    public void Add(IngestOutcome outcome)
+    {
+        Accepted += outcome.Accepted;
+        Duplicates += outcome.Duplicates;
+        Unassigned += outcome.Unassigned;
+        foreach (var line in outcome.Errors.GroupBy(e => e.Index))
+        {
+            Rejected++;
+            var first = line.First();
+            var reason = string.IsNullOrEmpty(first.Field) ? first.Reason : $"{first.Field} {first.Reason}";
+            var key = reason.Length > 80 ? reason[..80] : reason;
+            _reasons[key] = _reasons.TryGetValue(key, out var seen) ? (seen.Count + 1, seen.FirstLine) : (1, line.Key);
+        }
+
+    }
+
+    public void Write()
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("lines", "accepted", "duplicates", "rejected", "unassigned");
+        table.AddRow(N(Lines), N(Accepted), N(Duplicates), N(Rejected), N(Unassigned));
+        AnsiConsole.Write(table);
+        foreach (var (reason, (count, line)) in _reasons.OrderByDescending(r => r.Value.Count).Take(5))
+        {
+            AnsiConsole.MarkupLineInterpolated($"  rejected {count:N0} × {reason} (first at line {line})");
+        }
+
+        if (Unassigned > 0)
+        {
+            AnsiConsole.MarkupLineInterpolated($"  {Unassigned:N0} accepted event(s) belong to users with no account yet; a later group call attributes them.");
+        }
+    }
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+}
