@@ -1,16 +1,22 @@
+using HealthScoring.Api.Billing;
 using HealthScoring.Api.Ingestion;
 using HealthScoring.Api.Tenancy;
 
 namespace HealthScoring.Api;
 
-/// <summary>The services every process needs, the web host and the CLI alike: the store, tenancy, ingestion.</summary>
+/// <summary>The services every process needs, the web host and the CLI alike: the store, tenancy, ingestion, billing.</summary>
 public static class HealthScoringCore
 {
     public static IHostApplicationBuilder AddHealthScoringCore(this IHostApplicationBuilder builder)
     {
-        builder.AddHealthScoringEventStore(registry => IngestionEventTypes.Register(registry));
+        builder.AddHealthScoringEventStore(registry =>
+        {
+            IngestionEventTypes.Register(registry);
+            BillingEventTypes.Register(registry);
+        });
         builder.AddTenancy();
         builder.AddIngestion();
+        builder.AddBilling();
         return builder;
     }
 }

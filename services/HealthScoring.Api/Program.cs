@@ -1,4 +1,5 @@
 using HealthScoring.Api;
+using HealthScoring.Api.Billing;
 using HealthScoring.Api.Health;
 using HealthScoring.Api.Ingestion;
 
@@ -13,6 +14,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapHealth();
 app.MapSegmentIngestion();
+app.MapStripeWebhooks();
 await app.RunAsync();
 
 /// <summary>The host's entry point, visible to WebApplicationFactory in tests.</summary>

@@ -35,17 +35,11 @@ public sealed record UserGrouped(
     JsonObject? Context,
     DateTimeOffset ReceivedAt);
 
-/// <summary>
-/// A track that arrived before its user was grouped into any account, copied to the account's stream when the
-/// group call came. The copy's id derives from the original's, so attributing twice stores it once.
-/// </summary>
-public sealed record TrackAttributed(Guid OriginalEventId, string FromStream, TrackRecorded Track);
 
 internal static class IngestionEventTypes
 {
     public static void Register(HealthScoring.EventStore.EventTypeRegistry registry) => registry
         .Register<TrackRecorded>("segment.track")
         .Register<UserIdentified>("segment.identify")
-        .Register<UserGrouped>("segment.group")
-        .Register<TrackAttributed>("segment.track_attributed");
+        .Register<UserGrouped>("segment.group");
 }

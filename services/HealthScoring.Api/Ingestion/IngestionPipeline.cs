@@ -9,7 +9,8 @@ namespace HealthScoring.Api.Ingestion;
 /// The one path every usage event takes, from HTTP, gRPC or a file: validate, correct the clock, resolve the
 /// account, append (deduplicated by messageId), then update the user and account records and attribute a
 /// user's earlier unassigned events once a group call names their account. Valid items are stored even when
-/// others in the same call are rejected.
+/// others in the same call are rejected. Only <c>account:</c> streams describe accounts: projections ignore the
+/// <c>unassigned:</c> streams, whose events reach an account as attributed copies.
 /// </summary>
 public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<IngestionOptions> options, TimeProvider clock)
 {
@@ -200,32 +201,8 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private async Task AttributeUnassignedAsync(string tenantId, string userKey, string accountId, CancellationToken cancellationToken)
-    {
-        var from = UnassignedStream(userKey);
-        if (await store.GetStreamVersionAsync(tenantId, from, cancellationToken) is null)
-        {
-            return;
-        }
-
-        var copies = new List<StreamEvent>();
-        await foreach (var e in store.ReadStreamAsync(tenantId, from, cancellationToken: cancellationToken))
-        {
-            if (e.Data is TrackRecorded track)
-            {
-                copies.Add(new StreamEvent(AccountStream(accountId), new NewEvent(
-                    EventIds.Derive("attributed", $"{e.EventId:N}"),
-                    new TrackAttributed(e.EventId, from, track),
-                    new EventMetadata(CausationId: e.EventId.ToString(), Source: "attribution"),
-                    e.OccurredAt)));
-            }
-        }
-
-        if (copies.Count > 0)
-        {
-            await store.BulkAppendAsync(tenantId, copies, cancellationToken);
-        }
-    }
+    private Task<int> AttributeUnassignedAsync(string tenantId, string userKey, string accountId, CancellationToken cancellationToken) =>
+        Attribution.CopyAsync(store, tenantId, UnassignedStream(userKey), AccountStream(accountId), e => e.Data is TrackRecorded, cancellationToken);
 
     private static void Merge(JsonObject into, JsonObject from)
     {

@@ -209,11 +209,10 @@ public sealed class SegmentHttpTests(ApiFixture fixture) : IClassFixture<ApiFixt
         var stream = await Store.ReadStreamAsync("acme", IngestionPipeline.AccountStream(account), cancellationToken: Ct).ToListAsync(Ct);
         stream.Select(e => e.Data switch
         {
-            UserGrouped => "group",
-            TrackAttributed a => "attributed " + a.Track.Event,
-            TrackRecorded t => t.Event,
+            UserGrouped => $"group ({e.Metadata.Source})",
+            TrackRecorded t => $"{t.Event} ({e.Metadata.Source})",
             _ => "?",
-        }).ShouldBe(["group", "attributed Signed Up", "attributed Project Created", "Report Viewed"]);
+        }).ShouldBe(["group (http)", "Signed Up (attribution)", "Project Created (attribution)", "Report Viewed (http)"]);
 
         // A second group call (say, a trait update) attributes nothing twice.
         (await client.PostAsJsonAsync("/v1/group", new { messageId = NewId("m"), userId = user, groupId = account, traits = new { employees = 50 } }, Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);

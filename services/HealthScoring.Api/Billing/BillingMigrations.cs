@@ -1,0 +1,25 @@
+using HealthScoring.EventStore.Schema;
+
+namespace HealthScoring.Api.Billing;
+
+internal static class BillingMigrations
+{
+    public static MigrationSet Set { get; } = new("billing",
+    [
+        new(1, "stripe settings and customer links", """
+            create table {schema}.stripe_settings (
+                tenant_id             text primary key references {schema}.tenants,
+                webhook_secret        text,
+                customer_metadata_key text not null default 'account_id',
+                updated_at            timestamptz not null default now()
+            );
+            create table {schema}.stripe_customers (
+                tenant_id   text not null,
+                customer_id text not null,
+                account_id  text not null,
+                updated_at  timestamptz not null default now(),
+                primary key (tenant_id, customer_id)
+            );
+            """),
+    ]);
+}
