@@ -18,5 +18,7 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(KeysCommand.Create(tenant));
 var import = new Command("import", "Import events from files.");
 import.Subcommands.Add(ImportEventsCommand.Create(tenant));
+import.Subcommands.Add(ImportBillingCommand.Create(tenant));
 root.Subcommands.Add(import);
+root.Subcommands.Add(StripeCommand.Create(tenant));
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,41 @@
+using System.CommandLine;
+using HealthScoring.Api.Billing;
+using HealthScoring.Api.Tenancy;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+
+namespace HealthScoring.Cli;
+
+/// <summary><c>healthscore stripe configure</c>: a tenant's webhook secret and customer-to-account metadata key.</summary>
+internal static class StripeCommand
+{
+    public static Command Create(Option<string> tenant)
+    {
+        var secret = new Option<string?>("--webhook-secret") { Description = "The endpoint's signing secret (whsec_…), from Stripe's dashboard. Read from STRIPE_WEBHOOK_SECRET when not given." };
+        var key = new Option<string?>("--customer-metadata-key") { Description = "The customer metadata key holding our account id (default account_id)." };
+        var configure = new Command("configure", "Set the tenant's Stripe webhook secret and customer metadata key; the webhook URL is /webhooks/stripe/<tenant>.") { tenant, secret, key };
+        configure.SetAction(async (parse, ct) =>
+        {
+            var settings = CliSettings.Load();
+            return await CliErrors.RunAsync(settings, async () =>
+            {
+                using var host = await CliHost.StartAsync(settings, ct);
+                var tenantId = parse.GetValue(tenant)!;
+                await host.Services.GetRequiredService<ApiKeyStore>().EnsureTenantAsync(tenantId, ct);
+                var webhookSecret = parse.GetValue(secret) ?? Environment.GetEnvironmentVariable("STRIPE_WEBHOOK_SECRET");
+                if (webhookSecret is not null && !webhookSecret.StartsWith("whsec_", StringComparison.Ordinal))
+                {
+                    AnsiConsole.MarkupLine("[red]error:[/] a Stripe webhook secret starts with whsec_.");
+                    return 2;
+                }
+
+                await host.Services.GetRequiredService<StripeSettingsStore>().SetAsync(tenantId, webhookSecret, parse.GetValue(key), ct);
+                AnsiConsole.MarkupLineInterpolated($"Stripe settings saved for tenant [bold]{tenantId}[/]{(webhookSecret is null ? "" : " (webhook secret set)")}; point Stripe at /webhooks/stripe/{tenantId}.");
+                return 0;
+            });
+        });
+        var stripe = new Command("stripe", "Stripe settings.");
+        stripe.Subcommands.Add(configure);
+        return stripe;
+    }
+}
