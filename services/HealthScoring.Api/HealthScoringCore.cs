@@ -1,10 +1,11 @@
 using HealthScoring.Api.Billing;
 using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Privacy;
 using HealthScoring.Api.Tenancy;
 
 namespace HealthScoring.Api;
 
-/// <summary>The services every process needs, the web host and the CLI alike: the store, tenancy, ingestion, billing.</summary>
+/// <summary>The services every process needs, the web host and the CLI alike: the store, tenancy, ingestion, billing, privacy.</summary>
 public static class HealthScoringCore
 {
     public static IHostApplicationBuilder AddHealthScoringCore(this IHostApplicationBuilder builder)
@@ -17,6 +18,7 @@ public static class HealthScoringCore
         builder.AddTenancy();
         builder.AddIngestion();
         builder.AddBilling();
+        builder.AddPrivacy();
         return builder;
     }
 }

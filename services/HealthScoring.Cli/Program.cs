@@ -21,4 +21,5 @@ import.Subcommands.Add(ImportEventsCommand.Create(tenant));
 import.Subcommands.Add(ImportBillingCommand.Create(tenant));
 root.Subcommands.Add(import);
 root.Subcommands.Add(StripeCommand.Create(tenant));
+root.Subcommands.Add(PrivacyCommand.Create(tenant));
 return await root.Parse(args).InvokeAsync();

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using HealthScoring.Api.Privacy;
 using HealthScoring.EventStore;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -12,7 +13,7 @@ namespace HealthScoring.Api.Ingestion;
 /// others in the same call are rejected. Only <c>account:</c> streams describe accounts: projections ignore the
 /// <c>unassigned:</c> streams, whose events reach an account as attributed copies.
 /// </summary>
-public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<IngestionOptions> options, TimeProvider clock)
+public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<IngestionOptions> options, TimeProvider clock, PersonalDataProtector protector)
 {
     private readonly string _s = storeOptions.Schema;
     private readonly IngestionOptions _options = options.Value;
@@ -65,6 +66,7 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
 
         // Resolve accounts in call order: a group call earlier in the batch applies to the tracks after it.
         var known = await KnownAccountsAsync(tenantId, valid.Where(v => v.Message.Type != MessageType.Group && v.Message.GroupId is null).Select(v => UserKey(v.Message)), cancellationToken);
+        await protector.PrepareAsync(tenantId, valid.Where(v => HasPersonalData(v.Message)).Select(v => UserKey(v.Message)), cancellationToken);
         var events = new List<StreamEvent>(valid.Count);
         var unassignedIds = new HashSet<Guid>();
         var metadata = new EventMetadata(Source: source);
@@ -84,7 +86,7 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
                 unassignedIds.Add(id);
             }
 
-            events.Add(new StreamEvent(stream, new NewEvent(id, ToEvent(m, receivedAt), metadata, occurredAt)));
+            events.Add(new StreamEvent(stream, new NewEvent(id, ToEvent(tenantId, m, receivedAt), metadata, occurredAt)));
         }
 
         var result = await store.BulkAppendAsync(tenantId, events, cancellationToken);
@@ -102,12 +104,58 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
         return new IngestOutcome(result.AppendedCount, result.DuplicateEventIds.Count, unassigned, errors);
     }
 
-    private static object ToEvent(IncomingMessage m, DateTimeOffset receivedAt) => m.Type switch
+    private object ToEvent(string tenantId, IncomingMessage m, DateTimeOffset receivedAt)
     {
-        MessageType.Track => new TrackRecorded(m.MessageId!, m.UserId, m.AnonymousId, m.Event!, m.Properties, m.Context, receivedAt, m.SentAt),
-        MessageType.Identify => new UserIdentified(m.MessageId!, m.UserId, m.AnonymousId, m.Traits, m.Context, receivedAt),
-        _ => new UserGrouped(m.MessageId!, m.UserId, m.AnonymousId, m.GroupId!, m.Traits, m.Context, receivedAt),
-    };
+        var (context, personal) = SplitPersonal(m);
+        var sealedPersonal = personal is null ? null : protector.Protect(tenantId, UserKey(m), personal);
+        return m.Type switch
+        {
+            MessageType.Track => new TrackRecorded(m.MessageId!, m.UserId, m.AnonymousId, m.Event!, m.Properties, context, receivedAt, m.SentAt, sealedPersonal),
+            MessageType.Identify => new UserIdentified(m.MessageId!, m.UserId, m.AnonymousId, context, receivedAt, sealedPersonal),
+            _ => new UserGrouped(m.MessageId!, m.UserId, m.AnonymousId, m.GroupId!, m.Traits, context, receivedAt, sealedPersonal),
+        };
+    }
+
+    private static readonly string[] PersonalContextFields = ["traits", "ip"];
+
+    private static bool HasPersonalData(IncomingMessage m) =>
+        (m.Type == MessageType.Identify && m.Traits is { Count: > 0 }) || (m.Context is not null && PersonalContextFields.Any(m.Context.ContainsKey));
+
+    /// <summary>The context without personal fields, and the personal data ({"traits":…, "context":{…}}) to encrypt, if any.</summary>
+    private static (JsonObject? Context, JsonObject? Personal) SplitPersonal(IncomingMessage m)
+    {
+        if (!HasPersonalData(m))
+        {
+            return (m.Context, null);
+        }
+
+        var personal = new JsonObject();
+        if (m.Type == MessageType.Identify && m.Traits is { Count: > 0 })
+        {
+            personal["traits"] = m.Traits.DeepClone();
+        }
+
+        JsonObject? context = null;
+        if (m.Context is not null)
+        {
+            context = (JsonObject)m.Context.DeepClone();
+            var personalContext = new JsonObject();
+            foreach (var field in PersonalContextFields)
+            {
+                if (context.Remove(field, out var value))
+                {
+                    personalContext[field] = value;
+                }
+            }
+
+            if (personalContext.Count > 0)
+            {
+                personal["context"] = personalContext;
+            }
+        }
+
+        return (context, personal);
+    }
 
     private async Task<Dictionary<string, string?>> KnownAccountsAsync(string tenantId, IEnumerable<string> userKeys, CancellationToken cancellationToken)
     {

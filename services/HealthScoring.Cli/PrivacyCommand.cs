@@ -1,0 +1,38 @@
+using System.CommandLine;
+using HealthScoring.Api.Privacy;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+
+namespace HealthScoring.Cli;
+
+/// <summary><c>healthscore privacy erase-user --tenant T --user U</c>.</summary>
+internal static class PrivacyCommand
+{
+    public static Command Create(Option<string> tenant)
+    {
+        var user = new Option<string>("--user") { Description = "The user's userId (or anon:<anonymousId>).", Required = true };
+        var erase = new Command("erase-user", "Erase one user's personal data: their data keys are shredded, so what the log holds of them is unreadable; usage stays.") { tenant, user };
+        erase.SetAction(async (parse, ct) =>
+        {
+            var settings = CliSettings.Load();
+            return await CliErrors.RunAsync(settings, async () =>
+            {
+                using var host = await CliHost.StartAsync(settings, ct);
+                var outcome = await host.Services.GetRequiredService<PrivacyService>().EraseUserAsync(parse.GetValue(tenant)!, parse.GetValue(user)!, ct);
+                if (outcome.UserKnown)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"Erased the personal data of user {parse.GetValue(user)} ({outcome.KeysShredded} data key(s) shredded).");
+                }
+                else
+                {
+                    AnsiConsole.MarkupLineInterpolated($"No personal data was held for user {parse.GetValue(user)}; the erasure is recorded all the same.");
+                }
+
+                return 0;
+            });
+        });
+        var privacy = new Command("privacy", "Personal data.");
+        privacy.Subcommands.Add(erase);
+        return privacy;
+    }
+}
