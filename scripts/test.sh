@@ -7,6 +7,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
 bash scripts/services.sh up
+bash scripts/test-deps.sh
 # shellcheck disable=SC1091 # written by services.sh up
 source .state/services.env
 

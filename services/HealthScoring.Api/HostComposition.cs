@@ -1,0 +1,35 @@
+using HealthScoring.Api.Billing;
+using HealthScoring.Api.Grpc;
+using HealthScoring.Api.Health;
+using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Privacy;
+
+namespace HealthScoring.Api;
+
+/// <summary>The web host's composition, shared by Program.cs and the tests that run it on a real socket.</summary>
+public static class HostComposition
+{
+    public static WebApplicationBuilder AddHealthScoringHost(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails();
+        builder.AddHealthScoringCore();
+        builder.ConfigureGrpcEndpoint();
+        builder.Services.AddGrpcFraming(builder.Configuration);
+        return builder;
+    }
+
+    public static WebApplication MapHealthScoringHost(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapHealth();
+        app.MapSegmentIngestion();
+        app.MapStripeWebhooks();
+        app.MapPrivacy();
+        app.MapIngestGrpc();
+        app.MapGrpcUnimplementedFallback().AllowAnonymous();
+        return app;
+    }
+}
