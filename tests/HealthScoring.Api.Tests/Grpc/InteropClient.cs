@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using HealthScoring.Api.Grpc;
 
@@ -11,17 +12,22 @@ internal static class InteropClient
     private const string Python = "/usr/bin/python3";
     private const int MissingDependencies = 3;
 
-    public static async Task<InteropResult> RunAsync(int port, string scenario, string? argument = null)
+    public static Task<InteropResult> RunAsync(int port, string scenario, string? argument = null) =>
+        RunScriptAsync(Path.Combine("tests", "HealthScoring.Api.Tests", "Grpc", "interop_client.py"),
+            argument is null ? [port.ToString(CultureInfo.InvariantCulture), scenario] : [port.ToString(CultureInfo.InvariantCulture), scenario, argument]);
+
+    /// <summary>Runs a python client script of the repository (path relative to its root) with Debian's python; parses the JSON it prints.</summary>
+    public static async Task<InteropResult> RunScriptAsync(string script, IReadOnlyList<string> arguments)
     {
-        var script = Path.Combine(RepoRoot(), "tests", "HealthScoring.Api.Tests", "Grpc", "interop_client.py");
+        var scenario = string.Join(' ', arguments);
         var start = new ProcessStartInfo(Python)
         {
-            ArgumentList = { script, port.ToString(System.Globalization.CultureInfo.InvariantCulture), scenario },
+            ArgumentList = { Path.Combine(RepoRoot(), script) },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (argument is not null)
+        foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
@@ -63,7 +69,7 @@ internal static class InteropClient
                 Assert.Fail($"The gRPC interop tests need python3-grpcio, python3-protobuf and protobuf-compiler: run `bash scripts/test-deps.sh`. {errors}");
             }
 
-            process.ExitCode.ShouldBe(0, $"interop_client.py {scenario} failed:\n{errors}\n{output}");
+            process.ExitCode.ShouldBe(0, $"{Path.GetFileName(script)} {scenario} failed:\n{errors}\n{output}");
             return new InteropResult(JsonDocument.Parse(output).RootElement.Clone());
         }
     }
