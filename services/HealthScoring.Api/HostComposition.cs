@@ -20,12 +20,18 @@ public static class HostComposition
 
     public static WebApplication MapHealthScoringHost(this WebApplication app)
     {
-        app.UseExceptionHandler();
+        // A request the framework could not bind (malformed JSON, a body too large) is the caller's error, in
+        // every environment: answer its status (400, 413) as problem details, not 500.
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapHealth();
         app.MapSegmentIngestion();
+        app.MapDataQuality();
         app.MapStripeWebhooks();
         app.MapPrivacy();
         app.MapIngestGrpc();

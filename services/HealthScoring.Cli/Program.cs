@@ -22,4 +22,6 @@ import.Subcommands.Add(ImportBillingCommand.Create(tenant));
 root.Subcommands.Add(import);
 root.Subcommands.Add(StripeCommand.Create(tenant));
 root.Subcommands.Add(PrivacyCommand.Create(tenant));
+root.Subcommands.Add(DataQualityCommands.Taxonomy(tenant));
+root.Subcommands.Add(DataQualityCommands.Report(tenant));
 return await root.Parse(args).InvokeAsync();

@@ -14,6 +14,9 @@ public sealed class IngestionOptions
     /// <summary>An event stamped further than this past receipt (after clock-skew correction) is rejected.</summary>
     public TimeSpan FutureTolerance { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>An event that happened longer than this before it was received counts as late in the data-quality report.</summary>
+    public TimeSpan LateAfter { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>Longest id (messageId, userId, anonymousId, groupId) and event name accepted.</summary>
     public int MaxIdLength { get; set; } = 256;
 }

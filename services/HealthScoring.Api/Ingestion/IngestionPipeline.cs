@@ -13,7 +13,7 @@ namespace HealthScoring.Api.Ingestion;
 /// others in the same call are rejected. Only <c>account:</c> streams describe accounts: projections ignore the
 /// <c>unassigned:</c> streams, whose events reach an account as attributed copies.
 /// </summary>
-public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<IngestionOptions> options, TimeProvider clock, PersonalDataProtector protector)
+public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<IngestionOptions> options, TimeProvider clock, PersonalDataProtector protector, EventTaxonomy taxonomy)
 {
     private readonly string _s = storeOptions.Schema;
     private readonly IngestionOptions _options = options.Value;
@@ -32,6 +32,7 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
     public async Task<IngestOutcome> IngestAsync(string tenantId, IReadOnlyList<ParsedItem> items, DateTimeOffset? batchSentAt, string source, CancellationToken cancellationToken)
     {
         var receivedAt = clock.GetUtcNow();
+        var declared = await taxonomy.GetAsync(tenantId, cancellationToken);
         var errors = new List<ItemError>();
         var valid = new List<(IncomingMessage Message, DateTimeOffset OccurredAt)>(items.Count);
         foreach (var item in items)
@@ -49,6 +50,11 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
                 itemErrors = [new ItemError(item.Index, "timestamp", $"is {(occurredAt - receivedAt).TotalHours:F1} h in the future (after clock-skew correction); the tolerance is {_options.FutureTolerance.TotalHours:F1} h")];
             }
 
+            if (itemErrors.Count == 0 && item.Message!.Type == MessageType.Track && declared.TryGetValue(item.Message.Event!, out var declaration))
+            {
+                itemErrors = [.. EventTaxonomy.Check(item.Index, declaration, item.Message.Properties)];
+            }
+
             if (itemErrors.Count > 0)
             {
                 errors.AddRange(itemErrors);
@@ -61,6 +67,7 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
 
         if (valid.Count == 0)
         {
+            await RecordQualityAsync(tenantId, source, receivedAt, items.Count, errors, [], [], 0, cancellationToken);
             return new IngestOutcome(0, 0, 0, errors);
         }
 
@@ -90,8 +97,8 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
         }
 
         var result = await store.BulkAppendAsync(tenantId, events, cancellationToken);
-        var duplicates = result.DuplicateEventIds.ToHashSet();
-        var unassigned = unassignedIds.Count(id => !duplicates.Contains(id));
+        var stored = StoredEvents(events, result.DuplicateEventIds);
+        var unassigned = stored.Count(e => unassignedIds.Contains(e.EventId));
 
         // Records and attribution after the append: the log is the truth; these are derived, idempotent, and
         // applied for duplicates too, so a retried batch repairs what an interrupted one left undone.
@@ -101,7 +108,81 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
             await AttributeUnassignedAsync(tenantId, UserKey(grouped), grouped.GroupId!, cancellationToken);
         }
 
+        var late = stored.Count(e => e.OccurredAt < receivedAt - _options.LateAfter);
+        var undeclared = stored.Select(e => e.Data).OfType<TrackRecorded>().Where(t => !declared.ContainsKey(t.Event)).Select(t => t.Event).ToList();
+        await RecordQualityAsync(tenantId, source, receivedAt, items.Count, errors, stored, undeclared, late, cancellationToken, result.DuplicateEventIds.Count, unassigned);
         return new IngestOutcome(result.AppendedCount, result.DuplicateEventIds.Count, unassigned, errors);
+    }
+
+    /// <summary>
+    /// The events the append wrote: an id reported as a duplicate as often as it occurs was stored before; one
+    /// reported once less than it occurs was written once (its first copy).
+    /// </summary>
+    private static List<NewEvent> StoredEvents(List<StreamEvent> events, IReadOnlyList<Guid> duplicateIds)
+    {
+        var reported = duplicateIds.GroupBy(id => id).ToDictionary(g => g.Key, g => g.Count());
+        var occurrences = events.GroupBy(e => e.Event.EventId).ToDictionary(g => g.Key, g => g.Count());
+        return [.. events.Select(e => e.Event).DistinctBy(e => e.EventId).Where(e => reported.GetValueOrDefault(e.EventId) < occurrences[e.EventId])];
+    }
+
+    /// <summary>Counts for the data-quality report, per tenant, day and source (rejected items are not in the log, so only here).</summary>
+    private async Task RecordQualityAsync(
+        string tenantId, string source, DateTimeOffset receivedAt, int received, List<ItemError> errors, List<NewEvent> stored, List<string> undeclared, int late,
+        CancellationToken cancellationToken, int duplicates = 0, int unassigned = 0)
+    {
+        var day = DateOnly.FromDateTime(receivedAt.UtcDateTime);
+        var rejects = errors.GroupBy(e => e.Index).Select(g => ReasonKey(g.First())).GroupBy(r => r).ToDictionary(g => g.Key, g => (long)g.Count());
+        var names = undeclared.GroupBy(n => n, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(
+            $"""
+            insert into {_s}.ingest_daily as d (tenant_id, day, source, received, accepted, duplicates, rejected, late, unassigned, undeclared)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            on conflict (tenant_id, day, source) do update set received = d.received + excluded.received, accepted = d.accepted + excluded.accepted,
+                duplicates = d.duplicates + excluded.duplicates, rejected = d.rejected + excluded.rejected, late = d.late + excluded.late,
+                unassigned = d.unassigned + excluded.unassigned, undeclared = d.undeclared + excluded.undeclared
+            """)
+        {
+            Parameters =
+            {
+                new() { Value = tenantId }, new() { Value = day }, new() { Value = source }, new() { Value = (long)received },
+                new() { Value = (long)stored.Count }, new() { Value = (long)duplicates }, new() { Value = rejects.Values.Sum() },
+                new() { Value = (long)late }, new() { Value = (long)unassigned }, new() { Value = (long)undeclared.Count },
+            },
+        });
+        if (rejects.Count > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                $"""
+                insert into {_s}.ingest_rejects as r (tenant_id, day, reason, count) select $1, $2, k, n from unnest($3::text[], $4::bigint[]) as x(k, n)
+                on conflict (tenant_id, day, reason) do update set count = r.count + excluded.count
+                """)
+            {
+                Parameters = { new() { Value = tenantId }, new() { Value = day }, new() { Value = rejects.Keys.ToArray() }, new() { Value = rejects.Values.ToArray() } },
+            });
+        }
+
+        if (names.Count > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                $"""
+                insert into {_s}.ingest_undeclared as u (tenant_id, event_name, count, last_seen) select $1, k, n, $4 from unnest($2::text[], $3::bigint[]) as x(k, n)
+                on conflict (tenant_id, event_name) do update set count = u.count + excluded.count, last_seen = excluded.last_seen
+                """)
+            {
+                Parameters = { new() { Value = tenantId }, new() { Value = names.Keys.ToArray() }, new() { Value = names.Values.ToArray() }, new() { Value = receivedAt } },
+            });
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    // Reasons are grouped without their varying numbers ("is 3.2 h in the future" and "is 5.0 h ..." are one reason).
+    private static string ReasonKey(ItemError error)
+    {
+        var text = string.IsNullOrEmpty(error.Field) ? error.Reason : $"{error.Field}: {error.Reason}";
+        var key = new string([.. text.Select(c => char.IsAsciiDigit(c) ? '#' : c)]).Replace("#,#", "#", StringComparison.Ordinal);
+        return key.Length <= 120 ? key : key[..120];
     }
 
     private object ToEvent(string tenantId, IncomingMessage m, DateTimeOffset receivedAt)

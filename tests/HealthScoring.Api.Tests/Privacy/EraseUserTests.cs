@@ -73,6 +73,9 @@ public sealed class EraseUserTests(ApiFixture fixture) : IClassFixture<ApiFixtur
 
         (await writer.PostAsJsonAsync("/v1/privacy/erase-user", new { userId = "u" }, Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await admin.PostAsJsonAsync("/v1/privacy/erase-user", new { }, Ct)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var malformed = await admin.PostAsync("/v1/privacy/erase-user", new StringContent("{\"userId\":", System.Text.Encoding.UTF8, "application/json"), Ct);
+        malformed.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        malformed.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
     }
 
     /// <summary>Every table of the schema whose rows, read as text, contain <paramref name="needle"/>.</summary>
