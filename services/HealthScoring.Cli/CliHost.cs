@@ -16,6 +16,9 @@ internal static class CliHost
     public static async Task<IHost> StartAsync(CliSettings settings, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
+        // Environment variables configure everything (Ingestion__RetentionDays, ...); the store settings resolved by
+        // CliSettings come last, and a command migrates explicitly below rather than through a hosted service.
+        builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true).AddEnvironmentVariables();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["ConnectionStrings:EventStore"] = settings.ConnectionString,

@@ -31,8 +31,34 @@ internal static class PrivacyCommand
                 return 0;
             });
         });
-        var privacy = new Command("privacy", "Personal data.");
+        var retention = new Command("apply-retention", "Delete raw usage events older than Ingestion:RetentionDays (env Ingestion__RetentionDays), for one tenant or, without --tenant, all.")
+        {
+            new Option<string?>("--tenant") { Description = "One tenant; all when omitted." },
+        };
+        retention.SetAction(async (parse, ct) =>
+        {
+            var settings = CliSettings.Load();
+            return await CliErrors.RunAsync(settings, async () =>
+            {
+                using var host = await CliHost.StartAsync(settings, ct);
+                var deleted = await host.Services.GetRequiredService<RetentionService>().ApplyAsync(parse.GetValue<string?>("--tenant"), ct);
+                if (deleted is null)
+                {
+                    AnsiConsole.MarkupLine("Retention is off (Ingestion:RetentionDays is not set): nothing deleted.");
+                    return 0;
+                }
+
+                foreach (var (tenantId, count) in deleted)
+                {
+                    AnsiConsole.MarkupLineInterpolated($"tenant {tenantId}: {count:N0} raw usage event(s) deleted");
+                }
+
+                return 0;
+            });
+        });
+        var privacy = new Command("privacy", "Personal data and retention.");
         privacy.Subcommands.Add(erase);
+        privacy.Subcommands.Add(retention);
         return privacy;
     }
 }

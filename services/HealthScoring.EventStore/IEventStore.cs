@@ -37,4 +37,11 @@ public interface IEventStore
     /// system subscriptions, which keep tenants apart themselves).
     /// </summary>
     Task<LogPage> ReadAllAsync(LogPosition after, int maxCount, string? tenantId = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Retention: deletes a tenant's events of the given types that occurred before <paramref name="occurredBefore"/>,
+    /// but never one that some subscription has not processed yet (so read models built from them stay whole).
+    /// Stream versions are kept: a purged stream simply starts later. Returns how many events were deleted.
+    /// </summary>
+    Task<long> PurgeAsync(string tenantId, IReadOnlyCollection<string> eventTypes, DateTimeOffset occurredBefore, CancellationToken cancellationToken = default);
 }

@@ -125,6 +125,24 @@ public sealed class PostgresEventStore : IEventStore
         return new LogPage(events, events.Count > 0 ? events[^1].Position : after);
     }
 
+    /// <inheritdoc />
+    public async Task<long> PurgeAsync(string tenantId, IReadOnlyCollection<string> eventTypes, DateTimeOffset occurredBefore, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(eventTypes);
+        await using var command = _dataSource.CreateCommand(
+            $"""
+            with slowest as (select tx_id, seq from {_s}.subscriptions order by tx_id, seq limit 1)
+            delete from {_s}.events e
+            where e.tenant_id = $1 and e.type = any($2) and e.occurred_at < $3
+              and (not exists (select 1 from slowest) or (e.tx_id, e.seq) <= (select tx_id, seq from slowest))
+            """);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(eventTypes.ToArray());
+        command.Parameters.AddWithValue(occurredBefore.ToUniversalTime());
+        command.CommandTimeout = 0;
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     private const string Columns = "seq, tenant_id, stream_id, stream_version, event_id, type, data::text, metadata::text, occurred_at, recorded_at, tx_id";
 
     private RecordedEvent ReadEvent(NpgsqlDataReader reader)

@@ -42,6 +42,9 @@ public sealed record UserGrouped(
 
 internal static class IngestionEventTypes
 {
+    /// <summary>The raw usage events that retention may purge.</summary>
+    public static IReadOnlyList<string> RawUsage { get; } = ["segment.track", "segment.identify", "segment.group"];
+
     public static void Register(HealthScoring.EventStore.EventTypeRegistry registry) => registry
         .Register<TrackRecorded>("segment.track")
         .Register<UserIdentified>("segment.identify")

@@ -17,6 +17,12 @@ public sealed class IngestionOptions
     /// <summary>An event that happened longer than this before it was received counts as late in the data-quality report.</summary>
     public TimeSpan LateAfter { get; set; } = TimeSpan.FromDays(1);
 
+    /// <summary>
+    /// How long raw usage events (Segment track / identify / group) are kept; null keeps them for ever. Applied by
+    /// <c>healthscore privacy apply-retention</c> (run it daily, e.g. from cron). Billing events and aggregates stay.
+    /// </summary>
+    public int? RetentionDays { get; set; }
+
     /// <summary>Longest id (messageId, userId, anonymousId, groupId) and event name accepted.</summary>
     public int MaxIdLength { get; set; } = 256;
 }

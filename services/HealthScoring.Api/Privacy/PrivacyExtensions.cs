@@ -7,6 +7,7 @@ public static class PrivacyExtensions
         builder.Services.AddSingleton(PrivacyMigrations.Set);
         builder.Services.AddSingleton<PersonalDataProtector>();
         builder.Services.AddSingleton<PrivacyService>();
+        builder.Services.AddSingleton<RetentionService>();
         return builder;
     }
 }
