@@ -20,12 +20,13 @@ public sealed record DataQualityDay(DateOnly Day, string Source, long Received, 
 public sealed record NamedCount(string Name, long Count);
 
 /// <summary>Volumes, rejects by reason, duplicates, late and unassigned events, and undeclared event names.</summary>
-public sealed class DataQualityReport(NpgsqlDataSource dataSource, EventStoreOptions options, TimeProvider clock)
+public sealed class DataQualityReport(NpgsqlDataSource dataSource, EventStoreOptions options, TimeProvider clock, QualityCounters counters)
 {
     private readonly string _s = options.Schema;
 
     public async Task<DataQualityView> GetAsync(string tenantId, int days, CancellationToken cancellationToken)
     {
+        await counters.FlushAsync(cancellationToken);
         var since = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime).AddDays(-(days - 1));
         var perDay = new List<DataQualityDay>();
         await using (var command = dataSource.CreateCommand(

@@ -9,6 +9,8 @@ public static class IngestionExtensions
         builder.Services.AddSingleton<IngestionPipeline>();
         builder.Services.AddSingleton<EventTaxonomy>();
         builder.Services.AddSingleton<DataQualityReport>();
+        builder.Services.AddSingleton<QualityCounters>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<QualityCounters>());
         return builder;
     }
 }

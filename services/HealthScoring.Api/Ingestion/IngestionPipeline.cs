@@ -13,7 +13,7 @@ namespace HealthScoring.Api.Ingestion;
 /// others in the same call are rejected. Only <c>account:</c> streams describe accounts: projections ignore the
 /// <c>unassigned:</c> streams, whose events reach an account as attributed copies.
 /// </summary>
-public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<IngestionOptions> options, TimeProvider clock, PersonalDataProtector protector, EventTaxonomy taxonomy)
+public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<IngestionOptions> options, TimeProvider clock, PersonalDataProtector protector, EventTaxonomy taxonomy, QualityCounters counters)
 {
     private readonly string _s = storeOptions.Schema;
     private readonly IngestionOptions _options = options.Value;
@@ -67,7 +67,7 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
 
         if (valid.Count == 0)
         {
-            await RecordQualityAsync(tenantId, source, receivedAt, items.Count, errors, [], [], 0, cancellationToken);
+            RecordQuality(tenantId, source, receivedAt, items.Count, errors, [], [], 0);
             return new IngestOutcome(0, 0, 0, errors);
         }
 
@@ -110,7 +110,7 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
 
         var late = stored.Count(e => e.OccurredAt < receivedAt - _options.LateAfter);
         var undeclared = stored.Select(e => e.Data).OfType<TrackRecorded>().Where(t => !declared.ContainsKey(t.Event)).Select(t => t.Event).ToList();
-        await RecordQualityAsync(tenantId, source, receivedAt, items.Count, errors, stored, undeclared, late, cancellationToken, result.DuplicateEventIds.Count, unassigned);
+        RecordQuality(tenantId, source, receivedAt, items.Count, errors, stored, undeclared, late, result.DuplicateEventIds.Count, unassigned);
         return new IngestOutcome(result.AppendedCount, result.DuplicateEventIds.Count, unassigned, errors);
     }
 
@@ -125,56 +125,18 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
         return [.. events.Select(e => e.Event).DistinctBy(e => e.EventId).Where(e => reported.GetValueOrDefault(e.EventId) < occurrences[e.EventId])];
     }
 
+    /// <summary>Writes the data-quality counts summed so far (the host does it every second; a CLI import at its end).</summary>
+    public Task FlushQualityAsync(CancellationToken cancellationToken) => counters.FlushAsync(cancellationToken);
+
     /// <summary>Counts for the data-quality report, per tenant, day and source (rejected items are not in the log, so only here).</summary>
-    private async Task RecordQualityAsync(
+    private void RecordQuality(
         string tenantId, string source, DateTimeOffset receivedAt, int received, List<ItemError> errors, List<NewEvent> stored, List<string> undeclared, int late,
-        CancellationToken cancellationToken, int duplicates = 0, int unassigned = 0)
+        int duplicates = 0, int unassigned = 0)
     {
-        var day = DateOnly.FromDateTime(receivedAt.UtcDateTime);
         var rejects = errors.GroupBy(e => e.Index).Select(g => ReasonKey(g.First())).GroupBy(r => r).ToDictionary(g => g.Key, g => (long)g.Count());
         var names = undeclared.GroupBy(n => n, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
-        await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(
-            $"""
-            insert into {_s}.ingest_daily as d (tenant_id, day, source, received, accepted, duplicates, rejected, late, unassigned, undeclared)
-            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-            on conflict (tenant_id, day, source) do update set received = d.received + excluded.received, accepted = d.accepted + excluded.accepted,
-                duplicates = d.duplicates + excluded.duplicates, rejected = d.rejected + excluded.rejected, late = d.late + excluded.late,
-                unassigned = d.unassigned + excluded.unassigned, undeclared = d.undeclared + excluded.undeclared
-            """)
-        {
-            Parameters =
-            {
-                new() { Value = tenantId }, new() { Value = day }, new() { Value = source }, new() { Value = (long)received },
-                new() { Value = (long)stored.Count }, new() { Value = (long)duplicates }, new() { Value = rejects.Values.Sum() },
-                new() { Value = (long)late }, new() { Value = (long)unassigned }, new() { Value = (long)undeclared.Count },
-            },
-        });
-        if (rejects.Count > 0)
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(
-                $"""
-                insert into {_s}.ingest_rejects as r (tenant_id, day, reason, count) select $1, $2, k, n from unnest($3::text[], $4::bigint[]) as x(k, n)
-                on conflict (tenant_id, day, reason) do update set count = r.count + excluded.count
-                """)
-            {
-                Parameters = { new() { Value = tenantId }, new() { Value = day }, new() { Value = rejects.Keys.ToArray() }, new() { Value = rejects.Values.ToArray() } },
-            });
-        }
-
-        if (names.Count > 0)
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(
-                $"""
-                insert into {_s}.ingest_undeclared as u (tenant_id, event_name, count, last_seen) select $1, k, n, $4 from unnest($2::text[], $3::bigint[]) as x(k, n)
-                on conflict (tenant_id, event_name) do update set count = u.count + excluded.count, last_seen = excluded.last_seen
-                """)
-            {
-                Parameters = { new() { Value = tenantId }, new() { Value = names.Keys.ToArray() }, new() { Value = names.Values.ToArray() }, new() { Value = receivedAt } },
-            });
-        }
-
-        await batch.ExecuteNonQueryAsync(cancellationToken);
+        counters.Add(tenantId, DateOnly.FromDateTime(receivedAt.UtcDateTime), source,
+            [received, stored.Count, duplicates, rejects.Values.Sum(), late, unassigned, undeclared.Count], rejects, names, receivedAt);
     }
 
     // Reasons are grouped without their varying numbers ("is 3.2 h in the future" and "is 5.0 h ..." are one reason).
@@ -296,9 +258,10 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             $"""
             insert into {_s}.users as u (tenant_id, user_key, account_id, traits)
-            select $1, k, a, t::jsonb from unnest($2::text[], $3::text[], $4::text[]) as x(k, a, t)
+            select $1, k, a, t::jsonb from unnest($2::text[], $3::text[], $4::text[]) as x(k, a, t) order by k collate "C"
             on conflict (tenant_id, user_key) do update
                set account_id = coalesce(excluded.account_id, u.account_id), traits = u.traits || excluded.traits, updated_at = now()
+               where (excluded.account_id is not null and excluded.account_id is distinct from u.account_id) or excluded.traits <> jsonb_build_object()
             """)
         {
             Parameters =
@@ -314,8 +277,9 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
             batch.BatchCommands.Add(new NpgsqlBatchCommand(
                 $"""
                 insert into {_s}.accounts as a (tenant_id, account_id, traits)
-                select $1, k, t::jsonb from unnest($2::text[], $3::text[]) as x(k, t)
+                select $1, k, t::jsonb from unnest($2::text[], $3::text[]) as x(k, t) order by k collate "C"
                 on conflict (tenant_id, account_id) do update set traits = a.traits || excluded.traits, updated_at = now()
+                where excluded.traits <> jsonb_build_object()
                 """)
             {
                 Parameters =

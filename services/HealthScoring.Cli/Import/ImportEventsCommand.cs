@@ -76,6 +76,7 @@ internal static class ImportEventsCommand
                 summary.Add(await pipeline.IngestAsync(tenantId, batch, null, "import", cancellationToken));
             }
 
+            await pipeline.FlushQualityAsync(cancellationToken);
             summary.Lines = lineNumber;
             report(raw.Length);
             return true;
