@@ -18,6 +18,10 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
     private readonly string _s = storeOptions.Schema;
     private readonly IngestionOptions _options = options.Value;
 
+    // Users (by user key) and accounts (by AccountKey: a user key cannot contain a newline) this process has
+    // recorded, with the user's account.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Tenant, string Key), string?> _recorded = new();
+
     public const string AccountStreamPrefix = "account:";
     public const string UnassignedStreamPrefix = "unassigned:";
 
@@ -254,6 +258,29 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
             users[key] = user;
         }
 
+        // Most calls only repeat users and accounts already recorded (a track names its user and account every
+        // time): skip those without news, so that the steady state costs no round trip here.
+        foreach (var (key, user) in users.ToList())
+        {
+            if (user.Traits.Count == 0 && _recorded.TryGetValue((tenantId, key), out var account) && (user.Account is null || user.Account == account))
+            {
+                users.Remove(key);
+            }
+        }
+
+        foreach (var (account, traits) in accounts.ToList())
+        {
+            if (traits.Count == 0 && _recorded.ContainsKey((tenantId, AccountKey(account))))
+            {
+                accounts.Remove(account);
+            }
+        }
+
+        if (users.Count == 0 && accounts.Count == 0)
+        {
+            return;
+        }
+
         await using var batch = dataSource.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand(
             $"""
@@ -272,6 +299,11 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
                 new() { Value = users.Values.Select(u => u.Traits.ToJsonString()).ToArray() },
             },
         });
+        if (users.Count == 0)
+        {
+            batch.BatchCommands.RemoveAt(0);
+        }
+
         if (accounts.Count > 0)
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand(
@@ -292,7 +324,23 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
         }
 
         await batch.ExecuteNonQueryAsync(cancellationToken);
+        if (_recorded.Count > 200_000)
+        {
+            _recorded.Clear();
+        }
+
+        foreach (var (key, user) in users)
+        {
+            _recorded[(tenantId, key)] = user.Account ?? _recorded.GetValueOrDefault((tenantId, key));
+        }
+
+        foreach (var account in accounts.Keys)
+        {
+            _recorded[(tenantId, AccountKey(account))] = account;
+        }
     }
+
+    private static string AccountKey(string account) => "\naccount\n" + account;
 
     private Task<int> AttributeUnassignedAsync(string tenantId, string userKey, string accountId, CancellationToken cancellationToken) =>
         Attribution.CopyAsync(store, tenantId, UnassignedStream(userKey), AccountStream(accountId), e => e.Data is TrackRecorded, cancellationToken);

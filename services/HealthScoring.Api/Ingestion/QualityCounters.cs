@@ -9,7 +9,7 @@ namespace HealthScoring.Api.Ingestion;
 /// report is read, or the host stops): a counter row per tenant and day would otherwise be updated, and locked,
 /// by every ingest call at once. A crash loses at most a second of counts, never an event.
 /// </summary>
-public sealed class QualityCounters(NpgsqlDataSource dataSource, EventStoreOptions options) : BackgroundService
+public sealed class QualityCounters(NpgsqlDataSource dataSource, EventStoreOptions options, ILogger<QualityCounters> logger) : BackgroundService
 {
     private readonly string _s = options.Schema;
     private readonly SemaphoreSlim _flush = new(1, 1);
@@ -92,7 +92,34 @@ public sealed class QualityCounters(NpgsqlDataSource dataSource, EventStoreOptio
                 });
             }
 
-            await batch.ExecuteNonQueryAsync(cancellationToken);
+            try
+            {
+                await batch.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch
+            {
+                // Not written: count it again next time.
+                foreach (var (key, c) in daily)
+                {
+                    var row = _daily.GetOrAdd(key, _ => new long[7]);
+                    for (var i = 0; i < c.Length; i++)
+                    {
+                        Interlocked.Add(ref row[i], c[i]);
+                    }
+                }
+
+                foreach (var (key, n) in rejects)
+                {
+                    _rejects.AddOrUpdate(key, n, (_, old) => old + n);
+                }
+
+                foreach (var (key, value) in undeclared)
+                {
+                    _undeclared.AddOrUpdate(key, value, (_, old) => (old.Count + value.Count, value.LastSeen > old.LastSeen ? value.LastSeen : old.LastSeen));
+                }
+
+                throw;
+            }
         }
         finally
         {
@@ -107,7 +134,7 @@ public sealed class QualityCounters(NpgsqlDataSource dataSource, EventStoreOptio
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await FlushAsync(stoppingToken);
+                await TryFlushAsync(stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -118,12 +145,19 @@ public sealed class QualityCounters(NpgsqlDataSource dataSource, EventStoreOptio
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        await FlushAsync(cancellationToken);
+        await TryFlushAsync(cancellationToken);
     }
 
-    public override void Dispose()
+    // Counting must never take the host down: a failed flush keeps its counts for the next one.
+    private async Task TryFlushAsync(CancellationToken cancellationToken)
     {
-        _flush.Dispose();
-        base.Dispose();
+        try
+        {
+            await FlushAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
+        {
+            logger.LogWarning("Data-quality counters not written yet: {Reason}", ex.Message);
+        }
     }
 }
