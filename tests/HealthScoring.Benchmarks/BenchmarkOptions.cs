@@ -12,7 +12,10 @@ public enum RunOrder
     OursFirst,
 }
 
-/// <summary>The command line: <c>[--only NAME[,NAME]] [--events N] [--streams N] [--batch-size N] [--order reference-first|ours-first] [--out PATH] [--list]</c>.</summary>
+/// <summary>
+/// The command line: <c>[--only NAME[,NAME]] [--events N] [--streams N] [--batch-size N] [--order reference-first|ours-first]
+/// [--accounts N] [--concurrency N] [--grpc-calls N] [--http-batch N] [--grpc-batch N] [--out PATH] [--list]</c>.
+/// </summary>
 public sealed record BenchmarkOptions
 {
     public const string DefaultOut = "bench-results/latest.json";
@@ -32,6 +35,21 @@ public sealed record BenchmarkOptions
     /// <summary>Order of reference and ours.</summary>
     public RunOrder Order { get; init; } = RunOrder.ReferenceFirst;
 
+    /// <summary>ingest: accounts (Segment groups) the events are spread over.</summary>
+    public int Accounts { get; init; } = 5_000;
+
+    /// <summary>ingest: concurrent HTTP connections posting to /v1/batch.</summary>
+    public int Concurrency { get; init; } = 8;
+
+    /// <summary>ingest: concurrent IngestStream calls (HTTP/2 streams).</summary>
+    public int GrpcCalls { get; init; } = 4;
+
+    /// <summary>ingest: events per /v1/batch request (the body must stay under the API's 500 KB limit).</summary>
+    public int HttpBatch { get; init; } = 500;
+
+    /// <summary>ingest: events per IngestBatchRequest message on a stream.</summary>
+    public int GrpcBatch { get; init; } = 1_000;
+
     /// <summary>The results file as given (null: <see cref="DefaultOut"/> under the repository root).</summary>
     public string? Out { get; init; }
 
@@ -50,8 +68,14 @@ public sealed record BenchmarkOptions
                                name (without --only the file is overwritten with this run's results)
           --events N           events to generate (default 1000000)
           --streams N          streams to spread them over (default 10000)
-          --batch-size N       events per BulkAppendAsync call (default 50000)
-          --order ORDER        reference-first (default) or ours-first
+          --batch-size N       events per BulkAppendAsync call (default 50000; also ingest's raw append)
+          --order ORDER        eventstore.bulk_append: reference-first (default) or ours-first (ingest always
+                               runs the reference first)
+          --accounts N         ingest: accounts the Segment events belong to (default 5000)
+          --concurrency N      ingest: concurrent HTTP connections posting /v1/batch (default 8)
+          --grpc-calls N       ingest: concurrent gRPC IngestStream calls (default 4)
+          --http-batch N       ingest: events per /v1/batch request (default 500; the body must stay under 500 KB)
+          --grpc-batch N       ingest: events per IngestBatchRequest message (default 1000)
           --out PATH           results file (default {DefaultOut} under the repository root;
                                a relative PATH is taken from the current directory)
           --list               list the benchmarks and exit
@@ -115,6 +139,21 @@ public sealed record BenchmarkOptions
                         },
                     };
                     break;
+                case "--accounts":
+                    options = options with { Accounts = Positive(key, Value()) };
+                    break;
+                case "--concurrency":
+                    options = options with { Concurrency = Positive(key, Value()) };
+                    break;
+                case "--grpc-calls":
+                    options = options with { GrpcCalls = Positive(key, Value()) };
+                    break;
+                case "--http-batch":
+                    options = options with { HttpBatch = Positive(key, Value()) };
+                    break;
+                case "--grpc-batch":
+                    options = options with { GrpcBatch = Positive(key, Value()) };
+                    break;
                 case "--out":
                     options = options with { Out = Value() };
                     break;
@@ -129,7 +168,8 @@ public sealed record BenchmarkOptions
             }
         }
 
-        if (options.Streams > options.Events)
+        // --streams only shapes eventstore.bulk_append: do not refuse a small --events for the other benchmarks.
+        if (options.Streams > options.Events && (only.Count == 0 || only.Contains(EventStoreBulkAppendBenchmark.BenchmarkName)))
         {
             throw new ArgumentException($"--streams ({options.Streams}) must not exceed --events ({options.Events}): every stream gets at least one event.");
         }

@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using HealthScoring.EventStore;
 using HealthScoring.EventStore.Schema;
 using Npgsql;
@@ -17,21 +15,16 @@ public sealed class EventStoreBulkAppendBenchmark : IBenchmark
 {
     private const string Tenant = "bench";
     private const int Seed = 20_261_121;
-    private const string ReferenceName = "psql \\copy (csv)";
-    private const string CopyColumns = "tenant_id, stream_id, stream_version, event_id, type, data, metadata, occurred_at";
 
     private static readonly DateTimeOffset FirstDay = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Spread = TimeSpan.FromDays(180);
     private static readonly string[] UsageKinds =
         ["login", "report_viewed", "dashboard_opened", "export_created", "api_call", "seat_added", "alert_acknowledged", "integration_synced"];
 
-    // The store's metadata options (PostgresEventStore.MetadataJson, private there): the reference must load the same text.
-    private static readonly JsonSerializerOptions MetadataJson = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    /// <summary>The benchmark's name, for <c>--only</c>.</summary>
+    public const string BenchmarkName = "eventstore.bulk_append";
 
-    public string Name => "eventstore.bulk_append";
+    public string Name => BenchmarkName;
 
     public string Description => "PostgresEventStore.BulkAppendAsync vs psql \\copy (csv) of the same rows, in a fresh schema";
 
@@ -40,7 +33,7 @@ public sealed class EventStoreBulkAppendBenchmark : IBenchmark
         ArgumentNullException.ThrowIfNull(context);
         var options = context.Options;
         var log = context.Log;
-        var schema = string.Create(CultureInfo.InvariantCulture, $"bench_{DateTime.UtcNow:yyyyMMdd_HHmmss}_{Environment.ProcessId}");
+        var schema = BenchDatabase.NewSchemaName();
         var orderText = options.Order == RunOrder.ReferenceFirst ? "reference (psql) first, then ours" : "ours first, then reference (psql)";
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"{Name}: {options.Events:N0} events over {options.Streams:N0} streams, batch size {options.BatchSize:N0} events per BulkAppendAsync call, order: {orderText}"));
@@ -48,8 +41,7 @@ public sealed class EventStoreBulkAppendBenchmark : IBenchmark
 
         var input = Generate(options.Events, options.Streams, log);
 
-        var builder = new NpgsqlConnectionStringBuilder(context.ConnectionString) { ApplicationName = "healthscoring-bench" };
-        builder.CommandTimeout = Math.Max(builder.CommandTimeout, 600);
+        var builder = BenchDatabase.Builder(context.ConnectionString);
         var storeOptions = new EventStoreOptions { Schema = schema };
         var registry = new EventTypeRegistry().Register<UsageRecorded>();
         var csv = Path.Combine(Path.GetTempPath(), $"{schema}_ref_events.csv");
@@ -57,7 +49,7 @@ public sealed class EventStoreBulkAppendBenchmark : IBenchmark
         try
         {
             await new SchemaMigrator(dataSource, storeOptions).MigrateAsync(cancellationToken);
-            await ExecuteAsync(dataSource, $"create table {schema}.ref_events (like {schema}.events including all)", cancellationToken);
+            var referenceTable = await PsqlCopy.CreateReferenceTableAsync(dataSource, schema, cancellationToken);
             var store = new PostgresEventStore(dataSource, registry, storeOptions);
 
             var sw = Stopwatch.StartNew();
@@ -68,34 +60,26 @@ public sealed class EventStoreBulkAppendBenchmark : IBenchmark
             Measurement reference, ours;
             if (options.Order == RunOrder.ReferenceFirst)
             {
-                reference = await RunReferenceAsync(dataSource, builder, schema, csv, input.Events.Length, log, cancellationToken);
-                await SettleAsync(dataSource, $"{schema}.ref_events", log, cancellationToken);
+                reference = await PsqlCopy.RunAsync(dataSource, builder, referenceTable, csv, input.Events.Length, log, cancellationToken);
+                await BenchDatabase.SettleAsync(dataSource, referenceTable, log, cancellationToken);
                 ours = await RunOursAsync(dataSource, store, input, options.BatchSize, log, cancellationToken);
             }
             else
             {
                 ours = await RunOursAsync(dataSource, store, input, options.BatchSize, log, cancellationToken);
-                await SettleAsync(dataSource, $"{schema}.events", log, cancellationToken);
-                reference = await RunReferenceAsync(dataSource, builder, schema, csv, input.Events.Length, log, cancellationToken);
+                await BenchDatabase.SettleAsync(dataSource, $"{schema}.events", log, cancellationToken);
+                reference = await PsqlCopy.RunAsync(dataSource, builder, referenceTable, csv, input.Events.Length, log, cancellationToken);
             }
 
             await VerifyAsync(dataSource, schema, input, log, cancellationToken);
             log.Info(string.Create(CultureInfo.InvariantCulture,
                 $"  ours {ours.Rate:N0} events/s ({ours.Elapsed.TotalSeconds:F2}s), psql \\copy {reference.Rate:N0} events/s ({reference.Elapsed.TotalSeconds:F2}s): ratio {ours.Rate / reference.Rate:F2}"));
-            return [BenchmarkResult.Compared(Name, ours.Rate, "events/s", ReferenceName, reference.Rate)];
+            return [BenchmarkResult.Compared(Name, ours.Rate, "events/s", PsqlCopy.ReferenceName, reference.Rate)];
         }
         finally
         {
             File.Delete(csv);
-            try
-            {
-                // Not cancellable: the schema must go even when the run was interrupted.
-                await ExecuteAsync(dataSource, $"drop schema if exists {schema} cascade", CancellationToken.None);
-            }
-            catch (NpgsqlException ex)
-            {
-                log.Info($"  warning: could not drop schema {schema}: {ex.Message}");
-            }
+            await BenchDatabase.DropSchemaAsync(dataSource, schema, log);
         }
     }
 
@@ -105,11 +89,6 @@ public sealed class EventStoreBulkAppendBenchmark : IBenchmark
     /// <param name="StreamIds">All stream ids.</param>
     /// <param name="StreamVersions">Each stream's final version.</param>
     private sealed record Input(StreamEvent[] Events, long[] Versions, string[] StreamIds, long[] StreamVersions);
-
-    private readonly record struct Measurement(TimeSpan Elapsed, int Count, long Checkpoints)
-    {
-        public double Rate => Count / Elapsed.TotalSeconds;
-    }
 
     private static Input Generate(int count, int streams, ProgressLog log)
     {
@@ -170,101 +149,23 @@ public sealed class EventStoreBulkAppendBenchmark : IBenchmark
             throw new InvalidOperationException("UsageRecorded is not registered.");
         }
 
-        using var writer = new StreamWriter(path, false, new UTF8Encoding(false), 1 << 20);
+        using var writer = new EventCsvWriter(path);
         for (var i = 0; i < input.Events.Length; i++)
         {
             var (streamId, e) = input.Events[i];
             var data = JsonSerializer.Serialize(e.Data, e.Data.GetType(), registry.JsonOptions);
-            var metadata = e.Metadata is null || e.Metadata.IsEmpty ? null : JsonSerializer.Serialize(e.Metadata, MetadataJson);
-            Field(writer, Tenant).Write(',');
-            Field(writer, streamId).Write(',');
-            writer.Write(input.Versions[i].ToString(CultureInfo.InvariantCulture));
-            writer.Write(',');
-            writer.Write(e.EventId.ToString("D"));
-            writer.Write(',');
-            Field(writer, typeName).Write(',');
-            Field(writer, data).Write(',');
-            if (metadata is not null)
-            {
-                Field(writer, metadata); // an empty unquoted field is NULL in CSV
-            }
-
-            writer.Write(',');
-            writer.Write(e.OccurredAt!.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff'+00'", CultureInfo.InvariantCulture));
-            writer.Write('\n');
+            var metadata = e.Metadata is null || e.Metadata.IsEmpty ? null : JsonSerializer.Serialize(e.Metadata, PsqlCopy.MetadataJson);
+            writer.Write(Tenant, streamId, input.Versions[i], e.EventId, typeName, data, metadata, e.OccurredAt!.Value);
         }
-    }
-
-    private static StreamWriter Field(StreamWriter writer, string value)
-    {
-        writer.Write('"');
-        writer.Write(value.Replace("\"", "\"\"", StringComparison.Ordinal));
-        writer.Write('"');
-        return writer;
-    }
-
-    private static async Task<Measurement> RunReferenceAsync(NpgsqlDataSource dataSource, NpgsqlConnectionStringBuilder builder, string schema, string csv, int count, ProgressLog log, CancellationToken cancellationToken)
-    {
-        if (csv.Contains('\'', StringComparison.Ordinal))
-        {
-            throw new InvalidOperationException($"The temporary file path {csv} contains a quote; set TMPDIR to another directory.");
-        }
-
-        var start = new ProcessStartInfo("psql")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", $"\\copy {schema}.ref_events ({CopyColumns}) from '{csv}' with (format csv)" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["PGHOST"] = builder.Host;
-        start.Environment["PGPORT"] = builder.Port.ToString(CultureInfo.InvariantCulture);
-        start.Environment["PGUSER"] = builder.Username;
-        start.Environment["PGPASSWORD"] = builder.Password;
-        start.Environment["PGDATABASE"] = builder.Database;
-        start.Environment["PGAPPNAME"] = "healthscoring-bench-reference";
-
-        var checkpoints = await CheckpointCountAsync(dataSource, cancellationToken);
-        log.Info($"  reference: psql \\copy {count:N0} rows ...");
-        CollectGarbage();
-        var sw = Stopwatch.StartNew();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start psql.");
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        try
-        {
-            await process.WaitForExitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        sw.Stop();
-        var output = await stdout + await stderr;
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"psql \\copy failed with exit code {process.ExitCode}: {output.Trim()}");
-        }
-
-        var measurement = new Measurement(sw.Elapsed, count, await CheckpointCountAsync(dataSource, cancellationToken) - checkpoints);
-        log.Info(string.Create(CultureInfo.InvariantCulture,
-            $"  reference: {count:N0} rows in {sw.Elapsed.TotalSeconds:F2}s = {measurement.Rate:N0} events/s (checkpoints during the run: {measurement.Checkpoints})"));
-        return measurement;
     }
 
     private static async Task<Measurement> RunOursAsync(NpgsqlDataSource dataSource, PostgresEventStore store, Input input, int batchSize, ProgressLog log, CancellationToken cancellationToken)
     {
         var events = input.Events;
         var calls = (events.Length + batchSize - 1) / batchSize;
-        var checkpoints = await CheckpointCountAsync(dataSource, cancellationToken);
+        var checkpoints = await BenchDatabase.CheckpointCountAsync(dataSource, cancellationToken);
         log.Info(string.Create(CultureInfo.InvariantCulture, $"  ours: BulkAppendAsync, {calls} call(s) of up to {batchSize:N0} events ..."));
-        CollectGarbage();
+        BenchDatabase.CollectGarbage();
         var sw = Stopwatch.StartNew();
         for (var offset = 0; offset < events.Length; offset += batchSize)
         {
@@ -280,32 +181,10 @@ public sealed class EventStoreBulkAppendBenchmark : IBenchmark
         }
 
         sw.Stop();
-        var measurement = new Measurement(sw.Elapsed, events.Length, await CheckpointCountAsync(dataSource, cancellationToken) - checkpoints);
+        var measurement = new Measurement(sw.Elapsed, events.Length, await BenchDatabase.CheckpointCountAsync(dataSource, cancellationToken) - checkpoints);
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"  ours: {events.Length:N0} events in {sw.Elapsed.TotalSeconds:F2}s = {measurement.Rate:N0} events/s (checkpoints during the run: {measurement.Checkpoints}; working set now {Environment.WorkingSet / (1024.0 * 1024.0):F0} MB)"));
         return measurement;
-    }
-
-    /// <summary>
-    /// Lets the server catch up with the first side's writes before the second starts: vacuum (so autovacuum does
-    /// not start on them mid-run) and, where allowed, a checkpoint (so the second side does not pay for flushing them).
-    /// </summary>
-    private static async Task SettleAsync(NpgsqlDataSource dataSource, string table, ProgressLog log, CancellationToken cancellationToken)
-    {
-        var sw = Stopwatch.StartNew();
-        await ExecuteAsync(dataSource, $"vacuum (analyze) {table}", cancellationToken);
-        string checkpoint;
-        try
-        {
-            await ExecuteAsync(dataSource, "checkpoint", cancellationToken);
-            checkpoint = "checkpoint done";
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InsufficientPrivilege)
-        {
-            checkpoint = "checkpoint skipped (needs superuser or pg_checkpoint)";
-        }
-
-        log.Info(string.Create(CultureInfo.InvariantCulture, $"  between runs: vacuum analyze {table}; {checkpoint} ({sw.Elapsed.TotalSeconds:F1}s)"));
     }
 
     private static async Task VerifyAsync(NpgsqlDataSource dataSource, string schema, Input input, ProgressLog log, CancellationToken cancellationToken)
@@ -314,7 +193,7 @@ public sealed class EventStoreBulkAppendBenchmark : IBenchmark
         var expected = input.Events.Length;
         var failures = new List<string>();
 
-        var events = await ScalarAsync(dataSource, $"select count(*) from {schema}.events where tenant_id = '{Tenant}'", cancellationToken);
+        var events = await BenchDatabase.ScalarAsync(dataSource, $"select count(*) from {schema}.events where tenant_id = '{Tenant}'", cancellationToken);
         if (events != expected)
         {
             failures.Add(string.Create(CultureInfo.InvariantCulture, $"events holds {events:N0} rows, expected {expected:N0}"));
@@ -353,7 +232,7 @@ public sealed class EventStoreBulkAppendBenchmark : IBenchmark
             failures.Add(string.Create(CultureInfo.InvariantCulture, $"{wrong.Count:N0} stream(s) at the wrong version, e.g. {string.Join("; ", wrong.Take(3))}"));
         }
 
-        var gappy = await ScalarAsync(dataSource,
+        var gappy = await BenchDatabase.ScalarAsync(dataSource,
             $"select count(*) from (select 1 from {schema}.events group by tenant_id, stream_id having min(stream_version) <> 1 or max(stream_version) <> count(*)) g",
             cancellationToken);
         if (gappy != 0)
@@ -362,8 +241,8 @@ public sealed class EventStoreBulkAppendBenchmark : IBenchmark
         }
 
         // Both sides must have stored the same rows, or the comparison means nothing.
-        var reference = await ScalarAsync(dataSource, $"select count(*) from {schema}.ref_events", cancellationToken);
-        var same = await ScalarAsync(dataSource,
+        var reference = await BenchDatabase.ScalarAsync(dataSource, $"select count(*) from {schema}.ref_events", cancellationToken);
+        var same = await BenchDatabase.ScalarAsync(dataSource,
             $"""
             select count(*) from {schema}.events e join {schema}.ref_events r
               on r.tenant_id = e.tenant_id and r.event_id = e.event_id and r.stream_id = e.stream_id and r.stream_version = e.stream_version
@@ -382,28 +261,6 @@ public sealed class EventStoreBulkAppendBenchmark : IBenchmark
 
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"  verified: {events:N0} events, {streams:N0} streams at their expected versions, versions 1..n per stream, psql's {reference:N0} rows identical ({sw.Elapsed.TotalSeconds:F1}s)"));
-    }
-
-    /// <summary>Starts a timed section from a collected heap, so that it does not pay for the generator's garbage.</summary>
-    private static void CollectGarbage()
-    {
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        GC.WaitForPendingFinalizers();
-    }
-
-    private static async Task<long> CheckpointCountAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
-        await ScalarAsync(dataSource, "select checkpoints_timed + checkpoints_req from pg_stat_bgwriter", cancellationToken);
-
-    private static async Task<long> ScalarAsync(NpgsqlDataSource dataSource, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(sql);
-        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
-    }
-
-    private static async Task ExecuteAsync(NpgsqlDataSource dataSource, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(sql);
-        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
 

@@ -8,6 +8,7 @@ using HealthScoring.Benchmarks;
 IBenchmark[] suite =
 [
     new EventStoreBulkAppendBenchmark(),
+    new IngestBenchmark(),
 ];
 
 BenchmarkOptions options;
@@ -35,7 +36,7 @@ if (unknown.Count > 0)
 }
 
 var selected = options.Only.Count == 0 ? suite : suite.Where(b => options.Only.Contains(b.Name)).ToArray();
-var outPath = Path.GetFullPath(options.Out ?? Path.Combine(RepoRoot(), BenchmarkOptions.DefaultOut));
+var outPath = Path.GetFullPath(options.Out ?? Path.Combine(RepoPaths.Root(), BenchmarkOptions.DefaultOut));
 
 // Ctrl-C and SIGTERM (a cancelled CI job) cancel cooperatively, so that each benchmark's cleanup (dropping its
 // schema, deleting its files) still runs; a second signal is handled the same way, so send SIGKILL to force it.
@@ -70,7 +71,7 @@ foreach (var benchmark in selected)
     {
         // A failed benchmark fails the run loudly: no partial results file. Expected failures (verification,
         // database, psql) need only their message; anything else is a bug, shown with its stack.
-        var expected = ex is InvalidOperationException or Npgsql.NpgsqlException or IOException or System.ComponentModel.Win32Exception or TimeoutException;
+        var expected = ex is InvalidOperationException or Npgsql.NpgsqlException or IOException or System.ComponentModel.Win32Exception or TimeoutException or HttpRequestException;
         await Console.Error.WriteLineAsync($"{benchmark.Name}: FAILED: {(expected ? ex.Message : ex.ToString())}{Environment.NewLine}No results written.");
         return 1;
     }
@@ -88,20 +89,3 @@ await ResultsFile.WriteAsync(outPath, results, merge: options.Only.Count > 0, ca
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"{(options.Only.Count > 0 ? "Merged into" : "Wrote")} {outPath} ({results.Count} result(s), {total.Elapsed.TotalSeconds:F1}s)"));
 return 0;
-
-// The directory holding HealthScoring.sln, searched upwards from the build output, else from the current directory.
-static string RepoRoot()
-{
-    foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
-    {
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "HealthScoring.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-    }
-
-    return Environment.CurrentDirectory;
-}
