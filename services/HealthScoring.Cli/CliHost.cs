@@ -13,6 +13,17 @@ namespace HealthScoring.Cli;
 /// </summary>
 internal static class CliHost
 {
+    /// <summary>Runs a command against the composed services, with the CLI's settings and its operator-facing errors.</summary>
+    public static async Task<int> RunAsync(Func<IServiceProvider, CliSettings, Task<int>> action, CancellationToken cancellationToken)
+    {
+        var settings = CliSettings.Load();
+        return await CliErrors.RunAsync(settings, async () =>
+        {
+            using var host = await StartAsync(settings, cancellationToken);
+            return await action(host.Services, settings);
+        });
+    }
+
     public static async Task<IHost> StartAsync(CliSettings settings, CancellationToken cancellationToken)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });

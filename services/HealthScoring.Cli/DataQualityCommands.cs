@@ -106,13 +106,6 @@ internal static class DataQualityCommands
 
     private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static async Task<int> RunAsync(Func<IServiceProvider, Task<int>> action, CancellationToken cancellationToken)
-    {
-        var settings = CliSettings.Load();
-        return await CliErrors.RunAsync(settings, async () =>
-        {
-            using var host = await CliHost.StartAsync(settings, cancellationToken);
-            return await action(host.Services);
-        });
-    }
+    private static Task<int> RunAsync(Func<IServiceProvider, Task<int>> action, CancellationToken cancellationToken) =>
+        CliHost.RunAsync((services, _) => action(services), cancellationToken);
 }

@@ -63,13 +63,6 @@ internal static class KeysCommand
         return keys;
     }
 
-    private static async Task<int> RunAsync(Func<ApiKeyStore, CliSettings, Task<int>> action, CancellationToken cancellationToken)
-    {
-        var settings = CliSettings.Load();
-        return await CliErrors.RunAsync(settings, async () =>
-        {
-            using var host = await CliHost.StartAsync(settings, cancellationToken);
-            return await action(host.Services.GetRequiredService<ApiKeyStore>(), settings);
-        });
-    }
+    private static Task<int> RunAsync(Func<ApiKeyStore, CliSettings, Task<int>> action, CancellationToken cancellationToken) =>
+        CliHost.RunAsync((services, settings) => action(services.GetRequiredService<ApiKeyStore>(), settings), cancellationToken);
 }

@@ -13,16 +13,14 @@ internal static class MigrateCommand
         var command = new Command("migrate", "Create or upgrade the event store schema (safe to run at any time, from several processes at once).");
         command.SetAction(async (_, cancellationToken) =>
         {
-            var settings = CliSettings.Load();
-            return await CliErrors.RunAsync(settings, async () =>
+            // CliHost migrates every module before a command runs; report where each one stands.
+            return await CliHost.RunAsync(async (services, settings) =>
             {
-                // CliHost migrates every module before a command runs; report where each one stands.
-                using var host = await CliHost.StartAsync(settings, cancellationToken);
-                var migrator = host.Services.GetRequiredService<SchemaMigrator>();
+                var migrator = services.GetRequiredService<SchemaMigrator>();
                 var modules = string.Join(", ", migrator.Sets.Select(m => $"{m.Module} {m.LatestVersion}"));
                 AnsiConsole.MarkupLineInterpolated($"Schema [bold]{settings.EventStore.Schema}[/] on {settings.Describe()} is up to date: {modules}.");
                 return 0;
-            });
+            }, cancellationToken);
         });
         return command;
     }

@@ -14,11 +14,9 @@ internal static class PrivacyCommand
         var erase = new Command("erase-user", "Erase one user's personal data: their data keys are shredded, so what the log holds of them is unreadable; usage stays.") { tenant, user };
         erase.SetAction(async (parse, ct) =>
         {
-            var settings = CliSettings.Load();
-            return await CliErrors.RunAsync(settings, async () =>
+            return await CliHost.RunAsync(async (services, settings) =>
             {
-                using var host = await CliHost.StartAsync(settings, ct);
-                var outcome = await host.Services.GetRequiredService<PrivacyService>().EraseUserAsync(parse.GetValue(tenant)!, parse.GetValue(user)!, ct);
+                var outcome = await services.GetRequiredService<PrivacyService>().EraseUserAsync(parse.GetValue(tenant)!, parse.GetValue(user)!, ct);
                 if (outcome.UserKnown)
                 {
                     AnsiConsole.MarkupLineInterpolated($"Erased the personal data of user {parse.GetValue(user)} ({outcome.KeysShredded} data key(s) shredded).");
@@ -29,7 +27,7 @@ internal static class PrivacyCommand
                 }
 
                 return 0;
-            });
+            }, ct);
         });
         var retention = new Command("apply-retention", "Delete raw usage events older than Ingestion:RetentionDays (env Ingestion__RetentionDays), for one tenant or, without --tenant, all.")
         {
@@ -37,11 +35,9 @@ internal static class PrivacyCommand
         };
         retention.SetAction(async (parse, ct) =>
         {
-            var settings = CliSettings.Load();
-            return await CliErrors.RunAsync(settings, async () =>
+            return await CliHost.RunAsync(async (services, settings) =>
             {
-                using var host = await CliHost.StartAsync(settings, ct);
-                var deleted = await host.Services.GetRequiredService<RetentionService>().ApplyAsync(parse.GetValue<string?>("--tenant"), ct);
+                var deleted = await services.GetRequiredService<RetentionService>().ApplyAsync(parse.GetValue<string?>("--tenant"), ct);
                 if (deleted is null)
                 {
                     AnsiConsole.MarkupLine("Retention is off (Ingestion:RetentionDays is not set): nothing deleted.");
@@ -54,7 +50,7 @@ internal static class PrivacyCommand
                 }
 
                 return 0;
-            });
+            }, ct);
         });
         var privacy = new Command("privacy", "Personal data and retention.");
         privacy.Subcommands.Add(erase);

@@ -16,12 +16,10 @@ internal static class StripeCommand
         var configure = new Command("configure", "Set the tenant's Stripe webhook secret and customer metadata key; the webhook URL is /webhooks/stripe/<tenant>.") { tenant, secret, key };
         configure.SetAction(async (parse, ct) =>
         {
-            var settings = CliSettings.Load();
-            return await CliErrors.RunAsync(settings, async () =>
+            return await CliHost.RunAsync(async (services, settings) =>
             {
-                using var host = await CliHost.StartAsync(settings, ct);
                 var tenantId = parse.GetValue(tenant)!;
-                await host.Services.GetRequiredService<ApiKeyStore>().EnsureTenantAsync(tenantId, ct);
+                await services.GetRequiredService<ApiKeyStore>().EnsureTenantAsync(tenantId, ct);
                 var webhookSecret = parse.GetValue(secret) ?? Environment.GetEnvironmentVariable("STRIPE_WEBHOOK_SECRET");
                 if (webhookSecret is not null && !webhookSecret.StartsWith("whsec_", StringComparison.Ordinal))
                 {
@@ -29,10 +27,10 @@ internal static class StripeCommand
                     return 2;
                 }
 
-                await host.Services.GetRequiredService<StripeSettingsStore>().SetAsync(tenantId, webhookSecret, parse.GetValue(key), ct);
+                await services.GetRequiredService<StripeSettingsStore>().SetAsync(tenantId, webhookSecret, parse.GetValue(key), ct);
                 AnsiConsole.MarkupLineInterpolated($"Stripe settings saved for tenant [bold]{tenantId}[/]{(webhookSecret is null ? "" : " (webhook secret set)")}; point Stripe at /webhooks/stripe/{tenantId}.");
                 return 0;
-            });
+            }, ct);
         });
         var stripe = new Command("stripe", "Stripe settings.");
         stripe.Subcommands.Add(configure);

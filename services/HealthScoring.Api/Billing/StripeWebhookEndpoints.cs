@@ -39,7 +39,7 @@ public static class StripeWebhookEndpoints
         }
 
         var body = buffer.ToArray();
-        var secret = IsTenantId(tenant) ? (await settings.GetAsync(tenant, http.RequestAborted)).WebhookSecret : null;
+        var secret = ApiKeyStore.IsValidTenantId(tenant) ? (await settings.GetAsync(tenant, http.RequestAborted)).WebhookSecret : null;
         if (secret is null)
         {
             // The same answer as a bad signature: the endpoint does not reveal which tenants exist.
@@ -66,19 +66,6 @@ public static class StripeWebhookEndpoints
 
     private static ProblemHttpResult SignatureProblem(string detail) =>
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid Stripe signature", detail: detail);
-
-    private static bool IsTenantId(string tenant)
-    {
-        try
-        {
-            ApiKeyStore.ValidateTenantId(tenant);
-            return true;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
 
     public sealed record WebhookReceipt(bool Received, bool Stored, bool Duplicate, bool Ignored);
 }

@@ -29,7 +29,6 @@ public static class SegmentJsonReader
                 "track" => MessageType.Track,
                 "identify" => MessageType.Identify,
                 "group" => MessageType.Group,
-                null => null,
                 _ => null,
             };
             if (type is null)

@@ -139,9 +139,11 @@ public sealed partial class ApiKeyStore(NpgsqlDataSource dataSource, EventStoreO
         return principal;
     }
 
+    public static bool IsValidTenantId(string tenantId) => TenantId().IsMatch(tenantId);
+
     public static void ValidateTenantId(string tenantId)
     {
-        if (!TenantId().IsMatch(tenantId))
+        if (!IsValidTenantId(tenantId))
         {
             throw new ArgumentException($"Tenant id '{tenantId}' must be 1-64 characters of a-z, 0-9, '-' or '_', starting with a letter or digit.", nameof(tenantId));
         }

@@ -22,13 +22,11 @@ internal static class ImportBillingCommand
         var command = new Command("billing", "Import Stripe billing events from a JSON-lines file.") { file, tenant };
         command.SetAction(async (parse, ct) =>
         {
-            var settings = CliSettings.Load();
-            return await CliErrors.RunAsync(settings, async () =>
+            return await CliHost.RunAsync(async (services, settings) =>
             {
-                using var host = await CliHost.StartAsync(settings, ct);
                 var tenantId = parse.GetValue(tenant)!;
-                await host.Services.GetRequiredService<ApiKeyStore>().EnsureTenantAsync(tenantId, ct);
-                var billing = host.Services.GetRequiredService<BillingIngestion>();
+                await services.GetRequiredService<ApiKeyStore>().EnsureTenantAsync(tenantId, ct);
+                var billing = services.GetRequiredService<BillingIngestion>();
                 var path = parse.GetValue(file)!;
                 long stored = 0, duplicates = 0, ignored = 0, unlinked = 0, invalid = 0;
                 var samples = new List<string>();
@@ -84,7 +82,7 @@ internal static class ImportBillingCommand
                     ignored += o.Ignored;
                     unlinked += o.Unlinked;
                 }
-            });
+            }, ct);
         });
         return command;
     }

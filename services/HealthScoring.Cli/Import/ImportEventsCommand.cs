@@ -25,20 +25,18 @@ internal static class ImportEventsCommand
         var command = new Command("events", "Import Segment track / identify / group calls from a JSON-lines file.") { file, tenant, batchSize };
         command.SetAction(async (parse, ct) =>
         {
-            var settings = CliSettings.Load();
-            return await CliErrors.RunAsync(settings, async () =>
+            return await CliHost.RunAsync(async (services, settings) =>
             {
-                using var host = await CliHost.StartAsync(settings, ct);
                 var tenantId = parse.GetValue(tenant)!;
-                if (await host.Services.GetRequiredService<ApiKeyStore>().EnsureTenantAsync(tenantId, ct))
+                if (await services.GetRequiredService<ApiKeyStore>().EnsureTenantAsync(tenantId, ct))
                 {
                     AnsiConsole.MarkupLineInterpolated($"Created tenant [bold]{tenantId}[/].");
                 }
 
-                var summary = await ImportAsync(host.Services.GetRequiredService<IngestionPipeline>(), tenantId, parse.GetValue(file)!, Math.Clamp(parse.GetValue(batchSize), 1, 50_000), ct);
+                var summary = await ImportAsync(services.GetRequiredService<IngestionPipeline>(), tenantId, parse.GetValue(file)!, Math.Clamp(parse.GetValue(batchSize), 1, 50_000), ct);
                 summary.Write();
                 return summary.Rejected > 0 && summary.Accepted + summary.Duplicates == 0 ? 1 : 0;
-            });
+            }, ct);
         });
         return command;
     }
