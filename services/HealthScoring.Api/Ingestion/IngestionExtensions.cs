@@ -7,6 +7,7 @@ public static class IngestionExtensions
         builder.Services.Configure<IngestionOptions>(builder.Configuration.GetSection(IngestionOptions.SectionName));
         builder.Services.AddSingleton(IngestionMigrations.Set);
         builder.Services.AddSingleton<IngestionPipeline>();
+        builder.Services.AddSingleton<GroupCommitAppender>();
         builder.Services.AddSingleton<EventTaxonomy>();
         builder.Services.AddSingleton<DataQualityReport>();
         builder.Services.AddSingleton<QualityCounters>();

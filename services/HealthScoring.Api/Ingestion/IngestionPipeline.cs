@@ -13,7 +13,7 @@ namespace HealthScoring.Api.Ingestion;
 /// others in the same call are rejected. Only <c>account:</c> streams describe accounts: projections ignore the
 /// <c>unassigned:</c> streams, whose events reach an account as attributed copies.
 /// </summary>
-public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<IngestionOptions> options, TimeProvider clock, PersonalDataProtector protector, EventTaxonomy taxonomy, QualityCounters counters)
+public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<IngestionOptions> options, TimeProvider clock, PersonalDataProtector protector, EventTaxonomy taxonomy, QualityCounters counters, GroupCommitAppender appender)
 {
     private readonly string _s = storeOptions.Schema;
     private readonly IngestionOptions _options = options.Value;
@@ -100,7 +100,7 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
             events.Add(new StreamEvent(stream, new NewEvent(id, ToEvent(tenantId, m, receivedAt), metadata, occurredAt)));
         }
 
-        var result = await store.BulkAppendAsync(tenantId, events, cancellationToken);
+        var result = await appender.AppendAsync(tenantId, events, cancellationToken);
         var stored = StoredEvents(events, result.DuplicateEventIds);
         var unassigned = stored.Count(e => unassignedIds.Contains(e.EventId));
 

@@ -1,0 +1,203 @@
+using System.Threading.Channels;
+using HealthScoring.EventStore;
+
+namespace HealthScoring.Api.Ingestion;
+
+/// <summary>
+/// Group commit for ingestion. Each append reserves the versions of the streams it touches and holds those row
+/// locks through its COPY and commit, so concurrent requests for overlapping accounts would queue on each other
+/// one transaction at a time. Instead, requests hand their events to one writer, which appends everything waiting
+/// (per tenant, up to <see cref="MaxEventsPerCommit"/>) in a single <see cref="IEventStore.BulkAppendAsync"/>: one
+/// reservation, one COPY, one commit for many requests. A request's task completes only after that commit, so an
+/// acknowledgement still means durable.
+/// </summary>
+/// <remarks>
+/// A failed group commit is retried request by request, so one request's poison (or a transient error) fails that
+/// request alone. Duplicates are attributed per request exactly as the store would have reported them to each
+/// request appending alone, in arrival order.
+/// </remarks>
+public sealed partial class GroupCommitAppender : IAsyncDisposable
+{
+    /// <summary>The most events one commit takes (requests are never split; one larger request is taken whole).</summary>
+    public const int MaxEventsPerCommit = 25_000;
+
+    private readonly IEventStore _store;
+    private readonly ILogger<GroupCommitAppender> _logger;
+    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(4_096) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _writer;
+
+    public GroupCommitAppender(IEventStore store, ILogger<GroupCommitAppender> logger)
+    {
+        _store = store;
+        _logger = logger;
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    private sealed record Pending(string TenantId, IReadOnlyList<StreamEvent> Events, TaskCompletionSource<BulkAppendResult> Done);
+
+    /// <summary>Appends <paramref name="events"/> in the next group commit; completes once they are durable.</summary>
+    public async Task<BulkAppendResult> AppendAsync(string tenantId, IReadOnlyList<StreamEvent> events, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0)
+        {
+            return new BulkAppendResult(0, [], new Dictionary<string, long>());
+        }
+
+        var pending = new Pending(tenantId, events, new TaskCompletionSource<BulkAppendResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            await _queue.Writer.WriteAsync(pending, cancellationToken);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(nameof(GroupCommitAppender), "The host is stopping; the events were not appended.");
+        }
+
+        // Once queued, the events may be committed whatever the caller does; waiting is all it can cancel.
+        return await pending.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var group = new List<Pending>();
+        Pending? carried = null;
+        while (carried is not null || await _queue.Reader.WaitToReadAsync())
+        {
+            group.Clear();
+            var count = 0;
+            if (carried is not null)
+            {
+                group.Add(carried);
+                count = carried.Events.Count;
+                carried = null;
+            }
+
+            while (_queue.Reader.TryRead(out var next))
+            {
+                if (group.Count > 0 && count + next.Events.Count > MaxEventsPerCommit)
+                {
+                    carried = next;
+                    break;
+                }
+
+                group.Add(next);
+                count += next.Events.Count;
+            }
+
+            foreach (var byTenant in group.GroupBy(p => p.TenantId, StringComparer.Ordinal))
+            {
+                await CommitAsync(byTenant.Key, [.. byTenant]);
+            }
+        }
+    }
+
+    private async Task CommitAsync(string tenantId, IReadOnlyList<Pending> requests)
+    {
+        if (requests.Count == 1)
+        {
+            await CommitAloneAsync(tenantId, requests[0]);
+            return;
+        }
+
+        BulkAppendResult result;
+        try
+        {
+            result = await _store.BulkAppendAsync(tenantId, [.. requests.SelectMany(r => r.Events)], _stopping.Token);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
+        {
+            LogGroupFailed(_logger, requests.Count, ex.GetType().Name);
+            foreach (var request in requests)
+            {
+                await CommitAloneAsync(tenantId, request);
+            }
+
+            return;
+        }
+        catch (OperationCanceledException ex)
+        {
+            foreach (var request in requests)
+            {
+                request.Done.TrySetException(ex);
+            }
+
+            return;
+        }
+
+        foreach (var (request, own) in requests.Zip(Split(requests.Select(r => r.Events).ToList(), result.DuplicateEventIds)))
+        {
+            request.Done.TrySetResult(new BulkAppendResult(request.Events.Count - own.Count, own, result.StreamVersions));
+        }
+    }
+
+    private async Task CommitAloneAsync(string tenantId, Pending request)
+    {
+        try
+        {
+            request.Done.TrySetResult(await _store.BulkAppendAsync(tenantId, request.Events, _stopping.Token));
+        }
+        catch (Exception ex)
+        {
+            request.Done.TrySetException(ex);
+        }
+    }
+
+    /// <summary>
+    /// Splits one group's duplicate report into each request's own: an id stored by this commit counts as stored
+    /// for its first occurrence in arrival order; every other occurrence is a duplicate of the request it is in.
+    /// </summary>
+    internal static List<List<Guid>> Split(IReadOnlyList<IReadOnlyList<StreamEvent>> requests, IReadOnlyList<Guid> duplicateIds)
+    {
+        var reported = new Dictionary<Guid, int>();
+        foreach (var id in duplicateIds)
+        {
+            reported[id] = reported.GetValueOrDefault(id) + 1;
+        }
+
+        var occurrences = new Dictionary<Guid, int>();
+        foreach (var e in requests.SelectMany(r => r))
+        {
+            occurrences[e.Event.EventId] = occurrences.GetValueOrDefault(e.Event.EventId) + 1;
+        }
+
+        // Ids the commit wrote once: the first occurrence is the stored copy.
+        var storedPending = new HashSet<Guid>(occurrences.Where(o => o.Value > reported.GetValueOrDefault(o.Key)).Select(o => o.Key));
+        var result = new List<List<Guid>>(requests.Count);
+        foreach (var request in requests)
+        {
+            var own = new List<Guid>();
+            foreach (var e in request)
+            {
+                if (!storedPending.Remove(e.Event.EventId))
+                {
+                    own.Add(e.Event.EventId);
+                }
+            }
+
+            result.Add(own);
+        }
+
+        return result;
+    }
+
+    /// <summary>Stops taking requests, commits everything already queued, then returns.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        try
+        {
+            await _writer.WaitAsync(TimeSpan.FromSeconds(30));
+            _stopping.Dispose();
+        }
+        catch (TimeoutException)
+        {
+            // The writer still holds the token; cancelling fails its commit, whose requests were not acknowledged.
+            await _stopping.CancelAsync();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A group commit of {Requests} requests failed ({Error}); retrying each request alone.")]
+    private static partial void LogGroupFailed(ILogger logger, int requests, string error);
+}
