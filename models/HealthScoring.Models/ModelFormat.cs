@@ -22,7 +22,8 @@ public sealed class ModelFormatException : Exception
 public static class ModelFormat
 {
     private const string Magic = "HSMODEL";
-    private static readonly Dictionary<string, Func<BinaryReader, int, IBinaryModel>> Readers = new(StringComparer.Ordinal);
+    // Starts with the kinds built into this assembly (BuiltInModelKinds), so Load needs no registration call first.
+    private static readonly Dictionary<string, Func<BinaryReader, int, IBinaryModel>> Readers = BuiltInModelKinds.Readers();
 
     /// <summary>Registers the reader of one model kind; <paramref name="read"/> gets the format version found in the header.</summary>
     public static void RegisterReader(string kind, Func<BinaryReader, int, IBinaryModel> read)

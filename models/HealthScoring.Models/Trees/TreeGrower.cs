@@ -1,0 +1,539 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace HealthScoring.Models.Trees;
+
+/// <summary>The gradient and hessian sums of one histogram bin, and how many rows fell in it.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct HistogramBin
+{
+    public double Gradient;
+    public double Hessian;
+    public int Count;
+}
+
+/// <summary>The best split found for one node: rows whose bin is ≤ <see cref="Bin"/> go left, missing ones by <see cref="DefaultLeft"/>.</summary>
+internal struct SplitCandidate
+{
+    public double Gain;
+    public int Feature;
+    public int Bin;
+    public bool DefaultLeft;
+    public double LeftGradient;
+    public double LeftHessian;
+    public int LeftCount;
+
+    public static SplitCandidate None => new() { Feature = -1, Gain = double.NegativeInfinity };
+
+    public readonly bool IsValid => Feature >= 0;
+
+    /// <summary>Higher gain wins; on a tie the lower feature, so that the order features are searched in never matters.</summary>
+    public readonly bool IsBetterThan(in SplitCandidate other) =>
+        IsValid && (!other.IsValid || Gain > other.Gain || (Gain == other.Gain && Feature < other.Feature));
+}
+
+/// <summary>One tree as grown on bins: node arrays (children after parents) and, per leaf, its rows in the grower's order.</summary>
+internal sealed class GrownTree
+{
+    public List<int> Feature { get; } = [];
+    public List<int> Bin { get; } = [];
+    public List<bool> DefaultLeft { get; } = [];
+    public List<int> Left { get; } = [];
+    public List<int> Right { get; } = [];
+    public List<double> Value { get; } = [];
+    public List<double> Cover { get; } = [];
+    public List<double> Gain { get; } = [];
+    public List<int> RowStart { get; } = [];
+    public List<int> RowCount { get; } = [];
+
+    public int Count => Feature.Count;
+
+    public int Add(int start, int count, double cover, double value)
+    {
+        Feature.Add(-1);
+        Bin.Add(0);
+        DefaultLeft.Add(true);
+        Left.Add(-1);
+        Right.Add(-1);
+        Value.Add(value);
+        Cover.Add(cover);
+        Gain.Add(0);
+        RowStart.Add(start);
+        RowCount.Add(count);
+        return Feature.Count - 1;
+    }
+
+    public void Clear()
+    {
+        Feature.Clear();
+        Bin.Clear();
+        DefaultLeft.Clear();
+        Left.Clear();
+        Right.Clear();
+        Value.Clear();
+        Cover.Clear();
+        Gain.Clear();
+        RowStart.Clear();
+        RowCount.Clear();
+    }
+}
+
+/// <summary>
+/// Grows one regression tree on the binned training rows from gradients and hessians: histogram-based, best-first
+/// (the leaf whose split gains most is split next) within the depth and leaf limits. The histogram of the smaller
+/// child is built and the larger one's is its parent's minus it. Histograms are built in parallel over feature
+/// chunks; each feature's sums are made by one thread in row order, so the tree never depends on the thread count.
+/// </summary>
+internal sealed class TreeGrower
+{
+    /// <summary>Below this many (row, feature) updates a node's histograms are built on the calling thread.</summary>
+    private const int ParallelWorkThreshold = 32_768;
+
+    private readonly byte[] _bins;
+    private readonly int _columns;
+    private readonly FeatureBinning _binning;
+    private readonly GradientBoostedTreesTrainer.Options _options;
+    private readonly ParallelOptions _parallel;
+    private readonly int _threads;
+    private readonly int[] _order;
+    private readonly int[] _scratch;
+    private readonly Stack<HistogramBin[]> _pool = new();
+    private readonly List<Leaf> _candidates = [];
+
+    private int[] _active = [];
+    private float[] _gradients = [];
+    private float[] _hessians = [];
+    private float[]? _weights;
+
+    public TreeGrower(byte[] bins, int rows, FeatureBinning binning, GradientBoostedTreesTrainer.Options options, ParallelOptions parallel, int threads)
+    {
+        _bins = bins;
+        _columns = binning.Features;
+        _binning = binning;
+        _options = options;
+        _parallel = parallel;
+        _threads = threads;
+        _order = new int[rows];
+        _scratch = new int[rows];
+    }
+
+    /// <summary>Row indices in leaf order after <see cref="Grow"/>: each leaf's rows are one range of it.</summary>
+    public int[] Order => _order;
+
+    private sealed class Leaf
+    {
+        public int Node;
+        public int Start;
+        public int Count;
+        public double Gradient;
+        public double Hessian;
+        public double Cover;
+        public int Depth;
+        public HistogramBin[]? Histogram;
+        public SplitCandidate Best = SplitCandidate.None;
+    }
+
+    /// <summary>
+    /// Grows a tree on <paramref name="rows"/> (sorted; null: all rows) using the <paramref name="features"/>
+    /// (sorted) into <paramref name="tree"/>; leaf values are the Newton steps −G/(H+λ), not yet shrunk.
+    /// </summary>
+    public void Grow(float[] gradients, float[] hessians, float[]? weights, int[]? rows, int rowCount, int[] features, GrownTree tree)
+    {
+        _gradients = gradients;
+        _hessians = hessians;
+        _weights = weights;
+        _active = features;
+        tree.Clear();
+        _candidates.Clear();
+
+        double g = 0, h = 0, cover = 0;
+        for (var i = 0; i < rowCount; i++)
+        {
+            var r = rows is null ? i : rows[i];
+            _order[i] = r;
+            g += gradients[r];
+            h += hessians[r];
+            cover += weights is null ? 1 : weights[r];
+        }
+
+        var root = new Leaf { Node = tree.Add(0, rowCount, cover, NewtonStep(g, h)), Start = 0, Count = rowCount, Gradient = g, Hessian = h, Cover = cover, Depth = 0 };
+        var maxLeaves = _options.MaxLeaves <= 0 ? int.MaxValue : _options.MaxLeaves;
+        if (maxLeaves > 1 && CanSplit(root))
+        {
+            root.Histogram = Rent();
+            Build(root, null, [root]);
+            Consider(root);
+        }
+
+        var leaves = 1;
+        while (leaves < maxLeaves && _candidates.Count > 0)
+        {
+            var best = 0;
+            for (var i = 1; i < _candidates.Count; i++)
+            {
+                if (_candidates[i].Best.Gain > _candidates[best].Best.Gain)
+                {
+                    best = i;
+                }
+            }
+
+            var parent = _candidates[best];
+            _candidates.RemoveAt(best);
+            var (left, right) = Split(parent, tree);
+            leaves++;
+
+            var moreSplits = leaves < maxLeaves;
+            var splitLeft = moreSplits && CanSplit(left);
+            var splitRight = moreSplits && CanSplit(right);
+            if (splitLeft || splitRight)
+            {
+                var (small, large) = left.Count <= right.Count ? (left, right) : (right, left);
+                small.Histogram = Rent();
+                large.Histogram = parent.Histogram;
+                parent.Histogram = null;
+                var searched = splitLeft && splitRight ? new[] { left, right } : [splitLeft ? left : right];
+                Build(small, large, searched);
+                Consider(left);
+                Consider(right);
+            }
+            else
+            {
+                Return(parent);
+            }
+        }
+
+        foreach (var leaf in _candidates)
+        {
+            Return(leaf);
+        }
+
+        _candidates.Clear();
+    }
+
+    private bool CanSplit(Leaf leaf) =>
+        (_options.MaxDepth <= 0 || leaf.Depth < _options.MaxDepth)
+        && leaf.Count >= 2 * _options.MinSamplesPerLeaf
+        && leaf.Hessian >= 2 * _options.MinChildWeight;
+
+    /// <summary>Keeps <paramref name="leaf"/> as a candidate when it has a split worth making, else frees its histogram.</summary>
+    private void Consider(Leaf leaf)
+    {
+        if (leaf.Histogram is null)
+        {
+            return;
+        }
+
+        if (leaf.Best.IsValid && leaf.Best.Gain > _options.MinSplitGain)
+        {
+            _candidates.Add(leaf);
+        }
+        else
+        {
+            Return(leaf);
+        }
+    }
+
+    private HistogramBin[] Rent() => _pool.Count > 0 ? _pool.Pop() : new HistogramBin[_binning.HistogramSize];
+
+    private void Return(Leaf leaf)
+    {
+        if (leaf.Histogram is not null)
+        {
+            _pool.Push(leaf.Histogram);
+            leaf.Histogram = null;
+        }
+    }
+
+    /// <summary>Makes <paramref name="parent"/> an internal node: partitions its rows (stable) and adds both children.</summary>
+    private (Leaf Left, Leaf Right) Split(Leaf parent, GrownTree tree)
+    {
+        var split = parent.Best;
+        var f = split.Feature;
+        var missing = _binning.BinCount[f];
+        var bins = _bins;
+        var order = _order;
+        var scratch = _scratch;
+        var columns = _columns;
+        var weights = _weights;
+        int l = parent.Start, k = 0;
+        double leftCover = 0;
+        var end = parent.Start + parent.Count;
+        for (var i = parent.Start; i < end; i++)
+        {
+            var r = order[i];
+            int b = bins[(r * columns) + f];
+            if (b == missing ? split.DefaultLeft : b <= split.Bin)
+            {
+                order[l++] = r;
+                leftCover += weights is null ? 1 : weights[r];
+            }
+            else
+            {
+                scratch[k++] = r;
+            }
+        }
+
+        Array.Copy(scratch, 0, order, l, k);
+        var leftCount = l - parent.Start;
+        var left = new Leaf
+        {
+            Start = parent.Start, Count = leftCount, Gradient = split.LeftGradient, Hessian = split.LeftHessian,
+            Cover = weights is null ? leftCount : leftCover, Depth = parent.Depth + 1,
+        };
+        var right = new Leaf
+        {
+            Start = l, Count = k, Gradient = parent.Gradient - split.LeftGradient, Hessian = parent.Hessian - split.LeftHessian,
+            Cover = weights is null ? k : parent.Cover - leftCover, Depth = parent.Depth + 1,
+        };
+        left.Node = tree.Add(left.Start, left.Count, left.Cover, NewtonStep(left.Gradient, left.Hessian));
+        right.Node = tree.Add(right.Start, right.Count, right.Cover, NewtonStep(right.Gradient, right.Hessian));
+        var n = parent.Node;
+        tree.Feature[n] = f;
+        tree.Bin[n] = split.Bin;
+        tree.DefaultLeft[n] = split.DefaultLeft;
+        tree.Left[n] = left.Node;
+        tree.Right[n] = right.Node;
+        tree.Gain[n] = split.Gain;
+        return (left, right);
+    }
+
+    /// <summary>The leaf value minimising the second-order loss: −G / (H + λ).</summary>
+    public double NewtonStep(double gradient, double hessian)
+    {
+        var denominator = hessian + _options.L2;
+        return denominator > 0 ? -gradient / denominator : 0;
+    }
+
+    /// <summary>
+    /// Builds the histogram of <paramref name="build"/>; when <paramref name="derive"/> is given, turns its histogram
+    /// (the parent's) into the parent's minus <paramref name="build"/>'s; then finds the best split of each leaf of
+    /// <paramref name="search"/>. All per feature chunk, in parallel when the node is large enough.
+    /// </summary>
+    private void Build(Leaf build, Leaf? derive, Leaf[] search)
+    {
+        var features = _active.Length;
+        var chunks = Math.Min(_threads, features);
+        if ((long)build.Count * features < ParallelWorkThreshold)
+        {
+            chunks = 1;
+        }
+
+        if (chunks <= 1)
+        {
+            BuildChunk(build, derive, search, 0, features, out var best0, out var best1);
+            search[0].Best = best0;
+            if (search.Length > 1)
+            {
+                search[1].Best = best1;
+            }
+
+            return;
+        }
+
+        var results = new SplitCandidate[chunks * 2];
+        Parallel.For(0, chunks, _parallel, c =>
+        {
+            var from = (int)((long)c * features / chunks);
+            var to = (int)((long)(c + 1) * features / chunks);
+            BuildChunk(build, derive, search, from, to, out results[2 * c], out results[(2 * c) + 1]);
+        });
+
+        for (var s = 0; s < search.Length; s++)
+        {
+            var best = SplitCandidate.None;
+            for (var c = 0; c < chunks; c++)
+            {
+                if (results[(2 * c) + s].IsBetterThan(best))
+                {
+                    best = results[(2 * c) + s];
+                }
+            }
+
+            search[s].Best = best;
+        }
+    }
+
+    private void BuildChunk(Leaf build, Leaf? derive, Leaf[] search, int from, int to, out SplitCandidate best0, out SplitCandidate best1)
+    {
+        var histogram = build.Histogram!;
+        var offsets = _binning.HistogramOffset;
+        var binCounts = _binning.BinCount;
+        for (var a = from; a < to; a++)
+        {
+            var f = _active[a];
+            Array.Clear(histogram, offsets[f], binCounts[f] + 1);
+        }
+
+        Accumulate(histogram, build.Start, build.Count, from, to);
+
+        if (derive is not null)
+        {
+            var target = derive.Histogram!;
+            for (var a = from; a < to; a++)
+            {
+                var f = _active[a];
+                var end = offsets[f] + binCounts[f] + 1;
+                for (var i = offsets[f]; i < end; i++)
+                {
+                    ref var t = ref target[i];
+                    ref readonly var s = ref histogram[i];
+                    t.Gradient -= s.Gradient;
+                    t.Hessian -= s.Hessian;
+                    t.Count -= s.Count;
+                }
+            }
+        }
+
+        best0 = SplitCandidate.None;
+        best1 = SplitCandidate.None;
+        for (var s = 0; s < search.Length; s++)
+        {
+            var leaf = search[s];
+            var best = SplitCandidate.None;
+            for (var a = from; a < to; a++)
+            {
+                var candidate = BestSplit(leaf, _active[a]);
+                if (candidate.IsBetterThan(best))
+                {
+                    best = candidate;
+                }
+            }
+
+            if (s == 0)
+            {
+                best0 = best;
+            }
+            else
+            {
+                best1 = best;
+            }
+        }
+    }
+
+    /// <summary>Adds the rows of <c>order[start..start+count)</c> to the bins of features <c>_active[from..to)</c>.</summary>
+    private void Accumulate(HistogramBin[] histogram, int start, int count, int from, int to)
+    {
+        var width = to - from;
+        Span<int> features = width <= 256 ? stackalloc int[width] : new int[width];
+        Span<int> offsets = width <= 256 ? stackalloc int[width] : new int[width];
+        for (var a = 0; a < width; a++)
+        {
+            features[a] = _active[from + a];
+            offsets[a] = _binning.HistogramOffset[features[a]];
+        }
+
+        // The hottest loop of training: refs instead of indexing to skip bounds checks. Every bin index is below its
+        // feature's bin count + 1 by construction (FeatureBinning.Bin), and every row index below the row count.
+        ref var hist = ref MemoryMarshal.GetArrayDataReference(histogram);
+        ref var bins = ref MemoryMarshal.GetArrayDataReference(_bins);
+        ref var order = ref MemoryMarshal.GetArrayDataReference(_order);
+        ref var grad = ref MemoryMarshal.GetArrayDataReference(_gradients);
+        ref var hess = ref MemoryMarshal.GetArrayDataReference(_hessians);
+        ref var feature = ref MemoryMarshal.GetReference(features);
+        ref var offset = ref MemoryMarshal.GetReference(offsets);
+        var columns = _columns;
+        var end = start + count;
+        for (var i = start; i < end; i++)
+        {
+            var r = Unsafe.Add(ref order, i);
+            double g = Unsafe.Add(ref grad, r);
+            double h = Unsafe.Add(ref hess, r);
+            ref var row = ref Unsafe.Add(ref bins, r * columns);
+            var a = 0;
+            for (; a + 1 < width; a += 2)
+            {
+                ref var b0 = ref Unsafe.Add(ref hist, Unsafe.Add(ref offset, a) + Unsafe.Add(ref row, Unsafe.Add(ref feature, a)));
+                ref var b1 = ref Unsafe.Add(ref hist, Unsafe.Add(ref offset, a + 1) + Unsafe.Add(ref row, Unsafe.Add(ref feature, a + 1)));
+                b0.Gradient += g;
+                b0.Hessian += h;
+                b0.Count++;
+                b1.Gradient += g;
+                b1.Hessian += h;
+                b1.Count++;
+            }
+
+            if (a < width)
+            {
+                ref var b0 = ref Unsafe.Add(ref hist, Unsafe.Add(ref offset, a) + Unsafe.Add(ref row, Unsafe.Add(ref feature, a)));
+                b0.Gradient += g;
+                b0.Hessian += h;
+                b0.Count++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The best split of <paramref name="leaf"/> on <paramref name="feature"/>: every threshold between bins with the
+    /// missing rows sent left or right (whichever gains more), plus "missing against the rest". Without missing rows
+    /// the default direction is the child with more rows, as scikit-learn does.
+    /// </summary>
+    private SplitCandidate BestSplit(Leaf leaf, int feature)
+    {
+        var histogram = leaf.Histogram!;
+        var offset = _binning.HistogramOffset[feature];
+        var bins = _binning.BinCount[feature];
+        var lambda = _options.L2;
+        var minCount = _options.MinSamplesPerLeaf;
+        var minHessian = _options.MinChildWeight;
+        double totalG = leaf.Gradient, totalH = leaf.Hessian;
+        var totalC = leaf.Count;
+        var parentScore = totalG * totalG / (totalH + lambda);
+        ref readonly var missing = ref histogram[offset + bins];
+        double missG = missing.Gradient, missH = missing.Hessian;
+        var missC = missing.Count;
+
+        var best = SplitCandidate.None;
+        double gl = 0, hl = 0;
+        var cl = 0;
+        var last = missC > 0 ? bins - 1 : bins - 2;
+        for (var b = 0; b <= last; b++)
+        {
+            ref readonly var bin = ref histogram[offset + b];
+            gl += bin.Gradient;
+            hl += bin.Hessian;
+            cl += bin.Count;
+            if (bin.Count == 0 && b < bins - 1)
+            {
+                // Same partition as the previous threshold.
+                continue;
+            }
+
+            // Missing rows to the right.
+            if (b < bins - 1 || missC > 0)
+            {
+                Evaluate(ref best, feature, b, defaultLeft: missC == 0 && cl >= totalC - cl, gl, hl, cl, totalG, totalH, totalC, parentScore, lambda, minCount, minHessian);
+            }
+
+            // Missing rows to the left.
+            if (missC > 0 && b < bins - 1)
+            {
+                Evaluate(ref best, feature, b, defaultLeft: true, gl + missG, hl + missH, cl + missC, totalG, totalH, totalC, parentScore, lambda, minCount, minHessian);
+            }
+        }
+
+        return best;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Evaluate(ref SplitCandidate best, int feature, int bin, bool defaultLeft, double gl, double hl, int cl,
+        double totalG, double totalH, int totalC, double parentScore, double lambda, int minCount, double minHessian)
+    {
+        var cr = totalC - cl;
+        var gr = totalG - gl;
+        var hr = totalH - hl;
+        if (cl < minCount || cr < minCount || hl < minHessian || hr < minHessian)
+        {
+            return;
+        }
+
+        var gain = 0.5 * ((gl * gl / (hl + lambda)) + (gr * gr / (hr + lambda)) - parentScore);
+        if (gain > best.Gain)
+        {
+            best = new SplitCandidate
+            {
+                Gain = gain, Feature = feature, Bin = bin, DefaultLeft = defaultLeft,
+                LeftGradient = gl, LeftHessian = hl, LeftCount = cl,
+            };
+        }
+    }
+}
