@@ -13,5 +13,6 @@ internal static class BuiltInModelKinds
         new(StringComparer.Ordinal)
         {
             [GradientBoostedTreesModel.ModelKind] = GradientBoostedTreesModel.Read,
+            [Linear.LogisticRegressionModel.KindName] = Linear.LogisticRegressionModel.Read,
         };
 }
