@@ -17,5 +17,6 @@ internal static class BuiltInModelKinds
     internal static void Register()
     {
         ModelFormat.RegisterReader(Linear.LogisticRegressionModel.KindName, Linear.LogisticRegressionModel.Read);
+        ModelFormat.RegisterReader(Calibration.CalibratedModel.KindName, Calibration.CalibratedModel.Read);
     }
 }
