@@ -14,5 +14,6 @@ internal static class BuiltInModelKinds
         {
             [GradientBoostedTreesModel.ModelKind] = GradientBoostedTreesModel.Read,
             [Linear.LogisticRegressionModel.KindName] = Linear.LogisticRegressionModel.Read,
+            [Calibration.CalibratedModel.KindName] = Calibration.CalibratedModel.Read,
         };
 }
