@@ -23,11 +23,10 @@ internal static class DataQualityCommands
         {
             var tenantId = parse.GetValue(tenant)!;
             await services.GetRequiredService<ApiKeyStore>().EnsureTenantAsync(tenantId, ct);
-            List<DeclaredEvent>? events;
+            int count;
             try
             {
-                await using var stream = parse.GetValue(file)!.OpenRead();
-                events = await JsonSerializer.DeserializeAsync<List<DeclaredEvent>>(stream, EventTaxonomy.Json, ct);
+                count = await DeclareAsync(services.GetRequiredService<EventTaxonomy>(), tenantId, parse.GetValue(file)!, ct);
             }
             catch (JsonException ex)
             {
@@ -35,7 +34,6 @@ internal static class DataQualityCommands
                 return 2;
             }
 
-            var count = await services.GetRequiredService<EventTaxonomy>().DeclareAsync(tenantId, events ?? [], ct);
             AnsiConsole.MarkupLineInterpolated($"Declared {count} event(s) for tenant [bold]{tenantId}[/].");
             return 0;
         }, ct));
@@ -58,6 +56,18 @@ internal static class DataQualityCommands
         taxonomy.Subcommands.Add(declare);
         taxonomy.Subcommands.Add(list);
         return taxonomy;
+    }
+
+    /// <summary>Declares the events of a taxonomy file; a file that is not a taxonomy throws <see cref="JsonException"/>.</summary>
+    public static async Task<int> DeclareAsync(EventTaxonomy taxonomy, string tenantId, FileInfo file, CancellationToken cancellationToken)
+    {
+        List<DeclaredEvent>? events;
+        await using (var stream = file.OpenRead())
+        {
+            events = await JsonSerializer.DeserializeAsync<List<DeclaredEvent>>(stream, EventTaxonomy.Json, cancellationToken);
+        }
+
+        return await taxonomy.DeclareAsync(tenantId, events ?? [], cancellationToken);
     }
 
     public static Command Report(Option<string> tenant)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using HealthScoring.Cli;
 using HealthScoring.Cli.Demo;
+using HealthScoring.Cli.Generate;
 using HealthScoring.Cli.Import;
 using Spectre.Console;
 
@@ -15,6 +16,7 @@ var tenant = new Option<string>("--tenant") { Description = "The tenant (created
 var root = new RootCommand("healthscore: the HealthScoring operator's tool.");
 root.Subcommands.Add(MigrateCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(KeysCommand.Create(tenant));
 var import = new Command("import", "Import events from files.");
 import.Subcommands.Add(ImportEventsCommand.Create(tenant));

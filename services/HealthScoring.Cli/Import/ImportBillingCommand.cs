@@ -26,66 +26,85 @@ internal static class ImportBillingCommand
             {
                 var tenantId = parse.GetValue(tenant)!;
                 await services.GetRequiredService<ApiKeyStore>().EnsureTenantAsync(tenantId, ct);
-                var billing = services.GetRequiredService<BillingIngestion>();
-                var path = parse.GetValue(file)!;
-                long stored = 0, duplicates = 0, ignored = 0, unlinked = 0, invalid = 0;
-                var samples = new List<string>();
-                await Progress.RunAsync($"importing {path.Name}", path.Length, "bytes", async report =>
-                {
-                    var batch = new List<StripeEventParseResult>(1_000);
-                    await using var stream = path.OpenRead();
-                    await foreach (var entry in StripeEventsFile.ReadAsync(stream, ct))
-                    {
-                        if (entry.Result is InvalidStripeEvent bad)
-                        {
-                            invalid++;
-                            if (samples.Count < 5)
-                            {
-                                samples.Add(string.Create(CultureInfo.InvariantCulture, $"line {entry.LineNumber}: {bad.Error.Field}: {bad.Error.Message}"));
-                            }
-
-                            continue;
-                        }
-
-                        batch.Add(entry.Result);
-                        if (batch.Count == 1_000)
-                        {
-                            Add(await billing.IngestAsync(tenantId, batch, "import", ct));
-                            batch.Clear();
-                            report(stream.Position);
-                        }
-                    }
-
-                    if (batch.Count > 0)
-                    {
-                        Add(await billing.IngestAsync(tenantId, batch, "import", ct));
-                    }
-
-                    report(path.Length);
-                    return true;
-                });
-
+                var summary = await ImportAsync(services.GetRequiredService<BillingIngestion>(), tenantId, parse.GetValue(file)!, ct);
                 var table = new Table().Border(TableBorder.Rounded).AddColumns("stored", "duplicates", "ignored types", "invalid", "customer not linked yet");
-                table.AddRow(N(stored), N(duplicates), N(ignored), N(invalid), N(unlinked));
+                table.AddRow(N(summary.Stored), N(summary.Duplicates), N(summary.Ignored), N(summary.Invalid), N(summary.Unlinked));
                 AnsiConsole.Write(table);
-                foreach (var sample in samples)
+                foreach (var sample in summary.Samples)
                 {
                     AnsiConsole.MarkupLineInterpolated($"  invalid: {sample}");
                 }
 
                 return 0;
-
-                void Add(BillingOutcome o)
-                {
-                    stored += o.Stored;
-                    duplicates += o.Duplicates;
-                    ignored += o.Ignored;
-                    unlinked += o.Unlinked;
-                }
             }, ct);
         });
         return command;
     }
 
+    /// <summary>Streams the file through <see cref="BillingIngestion"/> in batches of 1,000 events.</summary>
+    public static async Task<BillingImportSummary> ImportAsync(BillingIngestion billing, string tenantId, FileInfo path, CancellationToken ct)
+    {
+        var summary = new BillingImportSummary();
+        await Progress.RunAsync($"importing {path.Name}", path.Length, "bytes", async report =>
+        {
+            var batch = new List<StripeEventParseResult>(1_000);
+            await using var stream = path.OpenRead();
+            await foreach (var entry in StripeEventsFile.ReadAsync(stream, ct))
+            {
+                if (entry.Result is InvalidStripeEvent bad)
+                {
+                    summary.Invalid++;
+                    if (summary.Samples.Count < 5)
+                    {
+                        summary.Samples.Add(string.Create(CultureInfo.InvariantCulture, $"line {entry.LineNumber}: {bad.Error.Field}: {bad.Error.Message}"));
+                    }
+
+                    continue;
+                }
+
+                batch.Add(entry.Result);
+                if (batch.Count == 1_000)
+                {
+                    summary.Add(await billing.IngestAsync(tenantId, batch, "import", ct));
+                    batch.Clear();
+                    report(stream.Position);
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                summary.Add(await billing.IngestAsync(tenantId, batch, "import", ct));
+            }
+
+            report(path.Length);
+            return true;
+        });
+        return summary;
+    }
+
     private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+}
+
+/// <summary>What a billing import did, with a few sample reasons for the lines it could not read.</summary>
+internal sealed class BillingImportSummary
+{
+    public long Stored { get; private set; }
+
+    public long Duplicates { get; private set; }
+
+    public long Ignored { get; private set; }
+
+    public long Unlinked { get; private set; }
+
+    public long Invalid { get; set; }
+
+    public List<string> Samples { get; } = [];
+
+    public void Add(BillingOutcome outcome)
+    {
+        Stored += outcome.Stored;
+        Duplicates += outcome.Duplicates;
+        Ignored += outcome.Ignored;
+        Unlinked += outcome.Unlinked;
+    }
 }
