@@ -1,6 +1,8 @@
+using HealthScoring.Api.Accounts;
 using HealthScoring.Api.Billing;
 using HealthScoring.Api.Ingestion;
 using HealthScoring.Api.Privacy;
+using HealthScoring.Api.Scoring;
 using HealthScoring.Api.Tenancy;
 
 namespace HealthScoring.Api;
@@ -14,11 +16,14 @@ public static class HealthScoringCore
         {
             IngestionEventTypes.Register(registry);
             BillingEventTypes.Register(registry);
+            ScoringEventTypes.Register(registry);
         });
         builder.AddTenancy();
         builder.AddIngestion();
         builder.AddBilling();
         builder.AddPrivacy();
+        builder.AddAccounts();
+        builder.AddScoring();
         return builder;
     }
 }

@@ -1,3 +1,4 @@
+using HealthScoring.Api.Accounts;
 using HealthScoring.Api.Billing;
 using HealthScoring.Api.Grpc;
 using HealthScoring.Api.Health;
@@ -13,6 +14,7 @@ public static class HostComposition
     {
         builder.Services.AddProblemDetails();
         builder.AddHealthScoringCore();
+        builder.AddAccountsProjection();
         builder.ConfigureGrpcEndpoint();
         builder.Services.AddGrpcFraming(builder.Configuration);
         return builder;

@@ -3,6 +3,7 @@ using HealthScoring.Cli;
 using HealthScoring.Cli.Demo;
 using HealthScoring.Cli.Generate;
 using HealthScoring.Cli.Import;
+using HealthScoring.Cli.Models;
 using Spectre.Console;
 
 if (Console.IsOutputRedirected)
@@ -26,4 +27,8 @@ root.Subcommands.Add(StripeCommand.Create(tenant));
 root.Subcommands.Add(PrivacyCommand.Create(tenant));
 root.Subcommands.Add(DataQualityCommands.Taxonomy(tenant));
 root.Subcommands.Add(DataQualityCommands.Report(tenant));
+root.Subcommands.Add(ProjectionsCommand.Create());
+root.Subcommands.Add(TrainCommand.Create(tenant));
+root.Subcommands.Add(ScoreCommand.Create(tenant));
+root.Subcommands.Add(ModelCommand.Create(tenant));
 return await root.Parse(args).InvokeAsync();

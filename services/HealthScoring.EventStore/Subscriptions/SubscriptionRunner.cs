@@ -205,13 +205,59 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task ProcessAsLeaderAsync(NpgsqlConnection leadership, Action onSuccess, CancellationToken stopping)
+    /// <summary>
+    /// Runs the subscription in the foreground until it has handled everything in the log, then returns how many
+    /// events it handled (for a CLI, a rebuild, a test). It must hold the lead to do so: when another instance holds
+    /// it, this throws <see cref="InvalidOperationException"/> at once rather than race it. <paramref name="reset"/>,
+    /// when given, runs first in one transaction with the removal of the checkpoint (e.g. to empty a read model
+    /// before rebuilding it from the start of the log).
+    /// </summary>
+    public async Task<long> CatchUpAsync(Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task>? reset = null, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        await using var leadership = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using (var tryLock = new NpgsqlCommand("select pg_try_advisory_lock(hashtextextended($1, 0))", leadership))
+        {
+            tryLock.Parameters.AddWithValue(_lockKey);
+            if (!(bool)(await tryLock.ExecuteScalarAsync(cancellationToken))!)
+            {
+                throw new InvalidOperationException($"Subscription '{Name}' is being run by another process (it holds the lead); stop that process first.");
+            }
+        }
+
+        try
+        {
+            if (reset is not null)
+            {
+                await using var tx = await leadership.BeginTransactionAsync(cancellationToken);
+                await reset(leadership, tx, cancellationToken);
+                await using var delete = new NpgsqlCommand($"delete from {_schema}.subscriptions where name = $1", leadership, tx);
+                delete.Parameters.AddWithValue(Name);
+                await delete.ExecuteNonQueryAsync(cancellationToken);
+                await tx.CommitAsync(cancellationToken);
+            }
+
+            var before = EventsProcessed;
+            await ProcessAsLeaderAsync(leadership, () => progress?.Report(EventsProcessed - before), cancellationToken, untilCaughtUp: true);
+            return EventsProcessed - before;
+        }
+        finally
+        {
+            await ReleaseAsync(leadership);
+        }
+    }
+
+    private async Task ProcessAsLeaderAsync(NpgsqlConnection leadership, Action onSuccess, CancellationToken stopping, bool untilCaughtUp = false)
     {
         _position = await ReadCheckpointAsync(_dataSource, new EventStoreOptions { Schema = _schema }, Name, stopping) ?? LogPosition.Start;
         await using var heartbeat = new NpgsqlCommand("select 1", leadership);
         while (!stopping.IsCancellationRequested)
         {
             var page = await _store.ReadAllAsync(_position, _options.BatchSize, null, stopping);
+            if (page.Events.Count == 0 && untilCaughtUp)
+            {
+                return;
+            }
+
             if (page.Events.Count == 0)
             {
                 // Caught up: make sure we still hold the lead (the connection holding the lock is alive), then wait.

@@ -1,0 +1,33 @@
+using HealthScoring.EventStore;
+using HealthScoring.EventStore.Subscriptions;
+using Npgsql;
+
+namespace HealthScoring.Api.Accounts;
+
+/// <summary>Brings the daily aggregates up to date with the log, or rebuilds them from its start.</summary>
+public sealed class ProjectionRebuilder(NpgsqlDataSource dataSource, IEventStore store, EventStoreOptions storeOptions, AccountDailyProjection projection, ILogger<SubscriptionRunner> logger)
+{
+    private SubscriptionRunner Runner() => new(dataSource, store, storeOptions, projection, new SubscriptionOptions { Name = AccountDailyProjection.SubscriptionName, BatchSize = 10_000 }, logger);
+
+    /// <summary>Handles whatever the projection has not seen yet; returns how many events that was.</summary>
+    public async Task<long> CatchUpAsync(IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        await using var runner = Runner();
+        return await runner.CatchUpAsync(null, progress, cancellationToken);
+    }
+
+    /// <summary>Empties the aggregates (all tenants: the log is one) and replays the whole log into them.</summary>
+    public async Task<long> RebuildAsync(IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        await using var runner = Runner();
+        return await runner.CatchUpAsync(async (connection, tx, ct) =>
+        {
+            await using var truncate = new NpgsqlCommand($"truncate {string.Join(", ", AccountDailyProjection.Tables.Select(t => $"{storeOptions.Schema}.{t}"))}", connection, tx);
+            await truncate.ExecuteNonQueryAsync(ct);
+        }, progress, cancellationToken);
+    }
+
+    /// <summary>How many events the log holds beyond the projection's checkpoint is not cheap to know; this tells whether it has a checkpoint at all.</summary>
+    public async Task<bool> HasRunAsync(CancellationToken cancellationToken) =>
+        await SubscriptionRunner.ReadCheckpointAsync(dataSource, storeOptions, AccountDailyProjection.SubscriptionName, cancellationToken) is not null;
+}
