@@ -40,11 +40,13 @@ public sealed class SyntheticSaasTests(SixMonthsFixture fixture) : IClassFixture
         using var small = new GeneratedData(new SyntheticSaas.Options(80, 2, 3, End));
         using var moreAccounts = new GeneratedData(new SyntheticSaas.Options(160, 2, 3, End));
         using var moreMonths = new GeneratedData(new SyntheticSaas.Options(80, 4, 3, End));
+        using var aYear = new GeneratedData(new SyntheticSaas.Options(80, 12, 3, End));
 
         var perAccountMonth = (double)Data.Summary.EventLines / (Data.Summary.Accounts * 6);
         perAccountMonth.ShouldBeInRange(150, 260, "1,000 accounts × 6 months should be 1.0–1.5 M lines");
         ((double)moreAccounts.Summary.EventLines / small.Summary.EventLines).ShouldBeInRange(1.6, 2.5);
         ((double)moreMonths.Summary.EventLines / small.Summary.EventLines).ShouldBeInRange(1.6, 2.5);
+        ((double)aYear.Summary.EventLines / small.Summary.EventLines).ShouldBeInRange(4.5, 8, "growing accounts grow for a while, not without bound");
         File.ReadLines(small.EventsPath).LongCount().ShouldBe(small.Summary.EventLines);
         File.ReadLines(small.BillingPath).LongCount().ShouldBe(small.Summary.BillingLines);
         moreAccounts.Summary.BillingLines.ShouldBeGreaterThan(small.Summary.BillingLines);
