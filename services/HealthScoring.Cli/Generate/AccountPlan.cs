@@ -187,7 +187,12 @@ internal sealed class AccountPlan
 
     public int GrowthStart { get; set; } = int.MaxValue;
 
+    public int GrowthEnd { get; set; } = int.MaxValue;
+
     public int PressureStart { get; set; } = int.MaxValue;
+
+    /// <summary>Set when the expansion that resolves the seat pressure happens: hiring goes back to normal soon after.</summary>
+    public int PressureEnd { get; set; } = int.MaxValue;
 
     public int DipStart { get; set; } = int.MaxValue;
 

@@ -91,13 +91,17 @@ internal sealed class AccountPlanner(int seed, Window window, IReadOnlyList<Owne
     {
         var days = window.Days;
         var first = plan.FirstDay;
+
+        // The earliest a churn can be: two months after signup, and inside the history (for an account that signed up
+        // long before, the decline that leads there may have begun before the history did).
+        var earliestChurn = Math.Max(plan.SignupDay + 60, 3);
         int? churnTarget = null;
         switch (plan.Scenario)
         {
             case Scenario.Healthy:
                 if (random.Chance(0.05))
                 {
-                    churnTarget = random.Between(first + 30, days + 30); // churn without warning: budget cut, acquisition
+                    churnTarget = random.Between(Math.Max(plan.SignupDay + 30, 3), days + 30); // churn without warning: budget cut, acquisition
                 }
 
                 if (random.Chance(0.2))
@@ -117,8 +121,8 @@ internal sealed class AccountPlanner(int seed, Window window, IReadOnlyList<Owne
                 }
                 else
                 {
-                    churnTarget = random.Between(Math.Max(first + 50, 25), days + 60);
-                    plan.DeclineStart = Math.Max(first + 10, churnTarget.Value - random.Between(35, 80));
+                    churnTarget = random.Between(earliestChurn, days + 60);
+                    plan.DeclineStart = Math.Max(plan.SignupDay + 10, churnTarget.Value - random.Between(35, 80));
                     plan.DeclineEnd = churnTarget.Value;
                     plan.DeclineFloor = random.Uniform(0.08, 0.2);
                 }
@@ -132,15 +136,16 @@ internal sealed class AccountPlanner(int seed, Window window, IReadOnlyList<Owne
 
                 break;
             case Scenario.ChampionLoss:
-                plan.ChampionLeaveDay = random.Between(Math.Max(first + 14, 7), days - 10);
                 if (random.Chance(0.75))
                 {
-                    churnTarget = plan.ChampionLeaveDay + random.Between(35, 100);
+                    churnTarget = random.Between(earliestChurn, days + 60);
+                    plan.ChampionLeaveDay = Math.Max(plan.SignupDay + 14, churnTarget.Value - random.Between(35, 100));
                     plan.DeclineFloor = random.Uniform(0.12, 0.3);
                     plan.DeclineEnd = churnTarget.Value;
                 }
                 else
                 {
+                    plan.ChampionLeaveDay = random.Between(Math.Max(plan.SignupDay + 14, 0), days - 10);
                     plan.DeclineFloor = random.Uniform(0.5, 0.7);
                     plan.DeclineEnd = plan.ChampionLeaveDay + 60;
                 }
@@ -149,11 +154,12 @@ internal sealed class AccountPlanner(int seed, Window window, IReadOnlyList<Owne
                 break;
             case Scenario.SeatPressure:
                 plan.PressureStart = random.Between(first, days - 30);
-                churnTarget = random.Chance(0.03) ? random.Between(first + 30, days + 30) : null;
+                churnTarget = random.Chance(0.03) ? random.Between(earliestChurn, days + 30) : null;
                 break;
             case Scenario.Expanding:
                 plan.GrowthStart = random.Between(first, days - 40);
-                churnTarget = random.Chance(0.02) ? random.Between(first + 30, days + 30) : null;
+                plan.GrowthEnd = plan.GrowthStart + random.Between(60, 120);
+                churnTarget = random.Chance(0.02) ? random.Between(earliestChurn, days + 30) : null;
                 break;
             case Scenario.PaymentFailures:
                 PlanPaymentFailures(plan, random);
@@ -187,9 +193,9 @@ internal sealed class AccountPlanner(int seed, Window window, IReadOnlyList<Owne
 
     private void PlanPaymentFailures(AccountPlan plan, Random random)
     {
-        var first = plan.FirstDay;
-        var last = Math.Max(first + 20, window.Days - 12);
-        var cycle = Math.Max(1, CycleOnOrAfter(plan, window.DayStart(random.Between(first + 20, last))));
+        // The failing invoice: at least a cycle after signup, late enough that the deletion (about 15 days later) is in the history.
+        var earliest = plan.SignupDay < 0 ? -12 : plan.SignupDay + 20;
+        var cycle = Math.Max(1, CycleOnOrAfter(plan, window.DayStart(random.Between(earliest, Math.Max(earliest, window.Days - 12)))));
         if (random.Chance(0.45) && cycle > 2)
         {
             plan.PaymentEpisodes.Add(new PaymentEpisode(cycle - random.Between(1, 2), random.Between(2, 3)));
@@ -337,6 +343,10 @@ internal sealed class AccountPlanner(int seed, Window window, IReadOnlyList<Owne
 
                 blocked = 0;
                 expansionDay = null;
+                if (plan.PressureEnd == int.MaxValue && day >= plan.PressureStart)
+                {
+                    plan.PressureEnd = day + random.Between(0, 30);
+                }
             }
 
             if (canChange && day == contraction)
@@ -425,8 +435,8 @@ internal sealed class AccountPlanner(int seed, Window window, IReadOnlyList<Owne
     {
         var monthly = plan.Scenario switch
         {
-            Scenario.SeatPressure when day >= plan.PressureStart => 0.12 + (1.5 / Math.Max(seats, 1)),
-            Scenario.Expanding when day >= plan.GrowthStart => 0.07 + (0.6 / Math.Max(seats, 1)),
+            Scenario.SeatPressure when day >= plan.PressureStart && day < plan.PressureEnd => 0.12 + (1.5 / Math.Max(seats, 1)),
+            Scenario.Expanding when day >= plan.GrowthStart && day < plan.GrowthEnd => 0.07 + (0.6 / Math.Max(seats, 1)),
             Scenario.OnboardingFailure => 0,
             Scenario.Declining or Scenario.ChampionLoss when day >= plan.DeclineStart => 0,
             _ => 0.02,

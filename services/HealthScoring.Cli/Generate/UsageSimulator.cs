@@ -6,7 +6,7 @@ namespace HealthScoring.Cli.Generate;
 /// <summary>
 /// Writes an account's Segment calls one day at a time: sessions of its people (weekday rhythm, the account's
 /// activity curve), the features they use, the story's scheduled calls, API traffic, errors, tickets and NPS.
-/// Each user is identified and grouped just before their first call. Has its own generator, so the account's
+/// Each user is grouped and identified just before their first call. Has its own generator, so the account's
 /// usage depends on nothing but the seed and the account.
 /// </summary>
 internal sealed class UsageSimulator
@@ -224,7 +224,11 @@ internal sealed class UsageSimulator
         }
     }
 
-    /// <summary>Identifies and groups, 2 and 1 seconds before their first call, the users who called today for the first time.</summary>
+    /// <summary>
+    /// Groups and identifies, 2 and 1 seconds before their first call, the users who called today for the first
+    /// time. Group first: an identify of a user not yet grouped would wait in an unassigned stream, and attribution
+    /// copies only tracks to the account.
+    /// </summary>
     private void Identify(LineBuffer output, long dayStart)
     {
         foreach (var user in _plan.Users)
@@ -237,7 +241,9 @@ internal sealed class UsageSimulator
 
             _identified[user.Number] = true;
             _firstCallToday[user.Number] = long.MaxValue;
-            var identifyAt = Math.Max(dayStart, first - 2_000);
+            var groupAt = Math.Max(dayStart, first - 2_000);
+            Group(output, user, groupAt);
+            var identifyAt = Math.Max(groupAt + 1, first - 1_000);
             var w = output.Begin(identifyAt, _plan.Index, ++_seq);
             w.WriteStartObject();
             w.WriteString("type", "identify");
@@ -252,7 +258,6 @@ internal sealed class UsageSimulator
             w.WriteEndObject();
             w.WriteEndObject();
             output.End();
-            Group(output, user, Math.Max(identifyAt + 1, first - 1_000));
         }
     }
 
