@@ -78,7 +78,7 @@ public sealed class HealthScorer(
             var score = HealthComponents.Score(churnP[i], composite, profile);
             var drivers = DriversOf(churn.Model, churnX, i, options.DriverCount);
             var expansionDrivers = expansion is { } ex ? DriversOf(ex.Model, expansionX!, i, options.DriverCount) : [];
-            scores[i] = new AccountScore(active[i].AccountId, score, profile.Band(score), churnP[i], expansionP?[i], previous.GetValueOrDefault(active[i].AccountId), drivers, expansionDrivers, components[i]);
+            scores[i] = new AccountScore(active[i].AccountId, score, profile.Band(score), churnP[i], expansionP?[i], previous.TryGetValue(active[i].AccountId, out var before) ? before : null, drivers, expansionDrivers, components[i]);
         });
 
         progress?.Report(0.5);

@@ -51,7 +51,7 @@ public sealed record BacktestFold(DateOnly TestDate, int TrainRows, int TestRows
 /// </summary>
 public sealed class ModelRegistry(NpgsqlDataSource dataSource, EventStoreOptions storeOptions)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
     private readonly string _s = storeOptions.Schema;
 
     private const string Columns = "tenant_id, target, version, algorithm, format_version, feature_schema::text, options::text, metrics::text, training_from, training_until, as_of, horizon_days, created_at, promoted_at";

@@ -34,6 +34,9 @@ public sealed record CandidateResult(string Algorithm, BacktestReport Backtest);
 /// </summary>
 public sealed class TrainingService(AccountHistoryReader reader, ModelRegistry registry, IOptions<FeatureOptions> featureOptions)
 {
+    /// <summary>Fewest examples of each outcome worth training on (calibration alone splits them five ways).</summary>
+    public const int MinimumPerClass = 10;
+
     /// <summary>Days of history a snapshot needs before it (the longest change window).</summary>
     public const int MinimumHistoryDays = 28;
 
@@ -67,7 +70,8 @@ public sealed class TrainingService(AccountHistoryReader reader, ModelRegistry r
         progress?.Report(("reading aggregates", 0));
         var histories = await reader.ReadAsync(request.TenantId, request.AsOf, null, cancellationToken);
         var byId = histories.ToDictionary(h => h.AccountId, StringComparer.Ordinal);
-        var earliestData = histories.Select(h => h.FirstSeen(request.AsOf)).Where(d => d is not null).Select(d => d!.Value).DefaultIfEmpty(request.AsOf).Min();
+        // Snapshots start once usage is recorded (billing may reach further back, but features need usage).
+        var earliestData = histories.SelectMany(h => h.Days.Where(d => d.Events > 0).Take(1)).Select(d => d.Day).DefaultIfEmpty(request.AsOf).Min();
         var dates = Snapshots.Dates(earliestData.AddDays(MinimumHistoryDays), request.AsOf, request.HorizonDays, request.SnapshotIntervalDays);
         var schema = FeatureSchema.For(histories);
         var extractor = new FeatureExtractor(schema, featureOptions.Value.Roles);
@@ -98,6 +102,11 @@ public sealed class TrainingService(AccountHistoryReader reader, ModelRegistry r
                 : $"Every snapshot is followed by {what}; there is nothing to tell apart. Nothing registered.", snapshots.Count, positives, false);
         }
 
+        if (positives < MinimumPerClass || snapshots.Count - positives < MinimumPerClass)
+        {
+            return new TrainingOutcome(target, null, false, [], $"Too few examples to train a {name} model: {positives} of {snapshots.Count} snapshots are followed by {name} (at least {MinimumPerClass} of each outcome are needed). Nothing registered; more history or a longer --horizon may help.", snapshots.Count, positives, false);
+        }
+
         progress?.Report(($"{name}: features", 0.1));
         var x = Snapshots.Features(extractor, histories, snapshots);
         var y = snapshots.Select(s => s.Label).ToArray();
@@ -125,7 +134,7 @@ public sealed class TrainingService(AccountHistoryReader reader, ModelRegistry r
         }
 
         progress?.Report(($"{name}: fitting {best.Algorithm} on all {snapshots.Count} snapshots", 0.75));
-        var model = new CalibratedTrainer(CreateTrainer(best.Algorithm), new CalibratedTrainer.Options { Method = CalibrationMethod.Isotonic }).Fit(x, y, default, null, cancellationToken);
+        var model = new CalibratedTrainer(CreateTrainer(best.Algorithm), new CalibratedTrainer.Options { Method = CalibrationMethod.Platt }).Fit(x, y, default, null, cancellationToken);
         var pooled = best.Backtest.Pooled!;
         var metrics = new ModelMetrics(pooled.RocAuc, pooled.PrAuc, pooled.Brier, pooled.LogLoss, pooled.TopDecileLift, pooled.Count,
             [.. best.Backtest.Periods.Where(p => p.Metrics is not null).Select(p => new BacktestFold(p.TestDate, p.TrainRows, p.TestRows, p.Rows.Count(r => y[r]), p.Metrics!.RocAuc))],
