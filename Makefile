@@ -8,7 +8,7 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 demo: services-up ## Start services, then run the end-to-end demo
-	scripts/healthscore demo
+	scripts/demo.sh
 
 test: ## Start services, build, run every test project; prints "tests: N passed, M failed"
 	scripts/test.sh
