@@ -9,6 +9,7 @@ IBenchmark[] suite =
 [
     new EventStoreBulkAppendBenchmark(),
     new IngestBenchmark(),
+    new GradientBoostedTreesBenchmark(),
 ];
 
 BenchmarkOptions options;

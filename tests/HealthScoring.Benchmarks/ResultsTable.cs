@@ -40,5 +40,7 @@ public static class ResultsTable
         console.Write(table);
     }
 
-    private static string Number(double value) => value.ToString(value >= 1000 ? "N0" : "N1", CultureInfo.InvariantCulture);
+    // Figures below 1 (AUCs, their differences) need more than one decimal to say anything.
+    private static string Number(double value) =>
+        value.ToString(value >= 1000 ? "N0" : Math.Abs(value) < 1 ? "N4" : "N1", CultureInfo.InvariantCulture);
 }

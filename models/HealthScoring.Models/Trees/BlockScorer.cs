@@ -1,20 +1,23 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace HealthScoring.Models.Trees;
 
 /// <summary>
-/// Scores blocks of 32 rows with SIMD, in the manner of QuickScorer (Lucchese et al. 2015): within a tree every
+/// Scores blocks of 64 rows with SIMD, in the manner of QuickScorer (Lucchese et al. 2015): within a tree every
 /// row starts with all leaves possible, each split whose test sends the row right rules out the leaves of its left
 /// subtree (one AND of a bit mask), and the row's leaf is the leftmost leaf left. Every split is tested for 16 (or 8)
-/// rows at once on a column-major copy of the block, with no branches, so it needs trees of at most 32 leaves.
+/// rows at once on a column-major copy of the block, with no branches; the trees may have at most 32 leaves.
+/// Evaluating every split instead of one path per tree costs more comparisons but no branch mispredictions nor
+/// dependent loads, which is what limits tree walking.
 /// The leaves reached, and the order their values are added in, are those of the tree-walking scorer, so the
 /// scores are bitwise the same.
 /// </summary>
 internal sealed class BlockScorer
 {
-    public const int BlockRows = 32;
+    public const int BlockRows = 64;
     private const int MaxLeaves = 32;
 
     [StructLayout(LayoutKind.Sequential)]
@@ -22,7 +25,7 @@ internal sealed class BlockScorer
     {
         public int Column;        // feature * BlockRows: where the feature's values start in the transposed block
         public float Threshold;
-        public uint RuledOut;     // leaves of the left subtree, ruled out when the row goes right
+        public uint Kept;         // all leaves but those of the left subtree: what survives when the row goes right
     }
 
     private readonly int _features;
@@ -31,9 +34,26 @@ internal sealed class BlockScorer
     private readonly Split[] _splits;
     private readonly int[] _leafStart;         // per tree: its leaves' values, left to right
     private readonly double[] _leafValue;
+    private readonly int[] _leafCount;          // per tree
+    private readonly double[]? _leafTable;     // AVX-512 only: per tree 32 slots, its leaves left to right then zeros
 
     private BlockScorer(int features, int[] splitStart, int[] defaultRightStart, Split[] splits, int[] leafStart, double[] leafValue)
     {
+        _leafCount = new int[defaultRightStart.Length];
+        for (var t = 0; t < _leafCount.Length; t++)
+        {
+            _leafCount[t] = leafStart[t + 1] - leafStart[t];
+        }
+
+        if (Vector512.IsHardwareAccelerated && Avx512F.IsSupported)
+        {
+            _leafTable = new double[_leafCount.Length * MaxLeaves];
+            for (var t = 0; t < _leafCount.Length; t++)
+            {
+                Array.Copy(leafValue, leafStart[t], _leafTable, t * MaxLeaves, _leafCount[t]);
+            }
+        }
+
         _features = features;
         _splitStart = splitStart;
         _defaultRightStart = defaultRightStart;
@@ -87,7 +107,7 @@ internal sealed class BlockScorer
 
                 var (lo, hi) = leafRange[trees.Left[n] - first];
                 var mask = (uint)(((1UL << (hi + 1)) - 1) ^ ((1UL << lo) - 1));
-                var split = new Split { Column = trees.Feature[n] * BlockRows, Threshold = trees.Threshold[n], RuledOut = mask };
+                var split = new Split { Column = trees.Feature[n] * BlockRows, Threshold = trees.Threshold[n], Kept = ~mask };
                 if (trees.DefaultLeft[n])
                 {
                     splits.Add(split);
@@ -138,7 +158,7 @@ internal sealed class BlockScorer
     public sealed class Scratch(int features)
     {
         public float[] Block { get; } = new float[features * BlockRows];
-        public int[] Leaves { get; } = new int[BlockRows];
+        public int[] Leaves { get; } = new int[BlockRows / 2];
         public double[] Sums { get; } = new double[BlockRows];
     }
 
@@ -169,13 +189,14 @@ internal sealed class BlockScorer
 
         var sums = scratch.Sums;
         Array.Fill(sums, initialScore);
-        if (Vector512.IsHardwareAccelerated)
+        if (_leafTable is not null)
         {
-            Score512(block, scratch.Leaves, sums);
+            Score512(block, sums);
         }
         else
         {
-            Score256(block, scratch.Leaves, sums);
+            Score256(block, 0, scratch.Leaves, sums);
+            Score256(block, BlockRows / 2, scratch.Leaves, sums);
         }
 
         sums.AsSpan(0, count).CopyTo(destination);
@@ -183,25 +204,32 @@ internal sealed class BlockScorer
 
     // The hot loops index through refs: every Column is below features * BlockRows, every leaf index below the
     // tree's leaf count (the leftmost surviving leaf always exists), both checked when the scorer is built.
-    private void Score512(float[] block, int[] leaves, double[] sums)
+    // AVX-512: the compare yields a mask register and the AND is masked by it; leaf values are looked up 8 rows at
+    // a time with two-table permutes (16 doubles each) from the tree's 32 leaf slots, and summed in registers.
+    private void Score512(float[] block, double[] sums)
     {
         ref var x = ref MemoryMarshal.GetArrayDataReference(block);
         ref var split = ref MemoryMarshal.GetArrayDataReference(_splits);
-        ref var leaf = ref MemoryMarshal.GetArrayDataReference(leaves);
+        ref var table = ref MemoryMarshal.GetArrayDataReference(_leafTable!);
+        var s0 = Vector512.Create(sums[0]);
+        var (s1, s2, s3, s4, s5, s6, s7) = (s0, s0, s0, s0, s0, s0, s0);
         var trees = _defaultRightStart.Length;
+        var high = Vector512.Create(16L);
         for (var t = 0; t < trees; t++)
         {
             var v0 = Vector512<uint>.AllBitsSet;
-            var v1 = Vector512<uint>.AllBitsSet;
+            var (v1, v2, v3) = (v0, v0, v0);
             int n = _splitStart[t], middle = _defaultRightStart[t], end = _splitStart[t + 1];
             for (; n < middle; n++)
             {
                 ref var s = ref Unsafe.Add(ref split, n);
                 var threshold = Vector512.Create(s.Threshold);
-                var ruledOut = Vector512.Create(s.RuledOut);
+                var kept = Vector512.Create(s.Kept);
                 ref var column = ref Unsafe.Add(ref x, s.Column);
-                v0 = Vector512.AndNot(v0, Vector512.GreaterThan(Vector512.LoadUnsafe(ref column), threshold).AsUInt32() & ruledOut);
-                v1 = Vector512.AndNot(v1, Vector512.GreaterThan(Vector512.LoadUnsafe(ref column, 16), threshold).AsUInt32() & ruledOut);
+                v0 = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.LoadUnsafe(ref column), threshold).AsUInt32(), v0 & kept, v0);
+                v1 = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.LoadUnsafe(ref column, 16), threshold).AsUInt32(), v1 & kept, v1);
+                v2 = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.LoadUnsafe(ref column, 32), threshold).AsUInt32(), v2 & kept, v2);
+                v3 = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.LoadUnsafe(ref column, 48), threshold).AsUInt32(), v3 & kept, v3);
             }
 
             for (; n < end; n++)
@@ -209,21 +237,69 @@ internal sealed class BlockScorer
                 // Default right: "not x ≤ threshold" also holds for NaN.
                 ref var s = ref Unsafe.Add(ref split, n);
                 var threshold = Vector512.Create(s.Threshold);
-                var ruledOut = Vector512.Create(s.RuledOut);
+                var kept = Vector512.Create(s.Kept);
                 ref var column = ref Unsafe.Add(ref x, s.Column);
-                v0 = Vector512.AndNot(v0, Vector512.AndNot(ruledOut, Vector512.LessThanOrEqual(Vector512.LoadUnsafe(ref column), threshold).AsUInt32()));
-                v1 = Vector512.AndNot(v1, Vector512.AndNot(ruledOut, Vector512.LessThanOrEqual(Vector512.LoadUnsafe(ref column, 16), threshold).AsUInt32()));
+                v0 = Vector512.ConditionalSelect(~Vector512.LessThanOrEqual(Vector512.LoadUnsafe(ref column), threshold).AsUInt32(), v0 & kept, v0);
+                v1 = Vector512.ConditionalSelect(~Vector512.LessThanOrEqual(Vector512.LoadUnsafe(ref column, 16), threshold).AsUInt32(), v1 & kept, v1);
+                v2 = Vector512.ConditionalSelect(~Vector512.LessThanOrEqual(Vector512.LoadUnsafe(ref column, 32), threshold).AsUInt32(), v2 & kept, v2);
+                v3 = Vector512.ConditionalSelect(~Vector512.LessThanOrEqual(Vector512.LoadUnsafe(ref column, 48), threshold).AsUInt32(), v3 & kept, v3);
             }
 
-            LowestBit(v0).StoreUnsafe(ref leaf);
-            LowestBit(v1).StoreUnsafe(ref leaf, 16);
-            AddLeaves(t, leaves, sums);
+            ref var leaves = ref Unsafe.Add(ref table, t * MaxLeaves);
+            var t0 = Vector512.LoadUnsafe(ref leaves);
+            var t1 = Vector512.LoadUnsafe(ref leaves, 8);
+            var l0 = LowestBit(v0);
+            var l1 = LowestBit(v1);
+            var l2 = LowestBit(v2);
+            var l3 = LowestBit(v3);
+            if (_leafCount[t] <= 16)
+            {
+                s0 += Avx512F.PermuteVar8x64x2(t0, Avx512F.ConvertToVector512Int64(l0.GetLower()), t1);
+                s1 += Avx512F.PermuteVar8x64x2(t0, Avx512F.ConvertToVector512Int64(l0.GetUpper()), t1);
+                s2 += Avx512F.PermuteVar8x64x2(t0, Avx512F.ConvertToVector512Int64(l1.GetLower()), t1);
+                s3 += Avx512F.PermuteVar8x64x2(t0, Avx512F.ConvertToVector512Int64(l1.GetUpper()), t1);
+                s4 += Avx512F.PermuteVar8x64x2(t0, Avx512F.ConvertToVector512Int64(l2.GetLower()), t1);
+                s5 += Avx512F.PermuteVar8x64x2(t0, Avx512F.ConvertToVector512Int64(l2.GetUpper()), t1);
+                s6 += Avx512F.PermuteVar8x64x2(t0, Avx512F.ConvertToVector512Int64(l3.GetLower()), t1);
+                s7 += Avx512F.PermuteVar8x64x2(t0, Avx512F.ConvertToVector512Int64(l3.GetUpper()), t1);
+            }
+            else
+            {
+                var t2 = Vector512.LoadUnsafe(ref leaves, 16);
+                var t3 = Vector512.LoadUnsafe(ref leaves, 24);
+                s0 += Lookup(t0, t1, t2, t3, Avx512F.ConvertToVector512Int64(l0.GetLower()), high);
+                s1 += Lookup(t0, t1, t2, t3, Avx512F.ConvertToVector512Int64(l0.GetUpper()), high);
+                s2 += Lookup(t0, t1, t2, t3, Avx512F.ConvertToVector512Int64(l1.GetLower()), high);
+                s3 += Lookup(t0, t1, t2, t3, Avx512F.ConvertToVector512Int64(l1.GetUpper()), high);
+                s4 += Lookup(t0, t1, t2, t3, Avx512F.ConvertToVector512Int64(l2.GetLower()), high);
+                s5 += Lookup(t0, t1, t2, t3, Avx512F.ConvertToVector512Int64(l2.GetUpper()), high);
+                s6 += Lookup(t0, t1, t2, t3, Avx512F.ConvertToVector512Int64(l3.GetLower()), high);
+                s7 += Lookup(t0, t1, t2, t3, Avx512F.ConvertToVector512Int64(l3.GetUpper()), high);
+            }
         }
+
+        s0.CopyTo(sums, 0);
+        s1.CopyTo(sums, 8);
+        s2.CopyTo(sums, 16);
+        s3.CopyTo(sums, 24);
+        s4.CopyTo(sums, 32);
+        s5.CopyTo(sums, 40);
+        s6.CopyTo(sums, 48);
+        s7.CopyTo(sums, 56);
     }
 
-    private void Score256(float[] block, int[] leaves, double[] sums)
+    /// <summary>Leaf values of 8 rows from a tree's 32 slots (t0..t3, 8 each) by leaf index.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Lookup(Vector512<double> t0, Vector512<double> t1, Vector512<double> t2, Vector512<double> t3, Vector512<long> index, Vector512<long> high) =>
+        Vector512.ConditionalSelect(
+            Vector512.Equals(index & high, high).AsDouble(),
+            Avx512F.PermuteVar8x64x2(t2, index, t3),
+            Avx512F.PermuteVar8x64x2(t0, index, t1));
+
+    /// <summary>The 32 rows of the block from <paramref name="half"/> on, 8 at a time (AVX2).</summary>
+    private void Score256(float[] block, int half, int[] leaves, double[] sums)
     {
-        ref var x = ref MemoryMarshal.GetArrayDataReference(block);
+        ref var x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(block), half);
         ref var split = ref MemoryMarshal.GetArrayDataReference(_splits);
         ref var leaf = ref MemoryMarshal.GetArrayDataReference(leaves);
         var trees = _defaultRightStart.Length;
@@ -238,7 +314,7 @@ internal sealed class BlockScorer
             {
                 ref var s = ref Unsafe.Add(ref split, n);
                 var threshold = Vector256.Create(s.Threshold);
-                var ruledOut = Vector256.Create(s.RuledOut);
+                var ruledOut = ~Vector256.Create(s.Kept);
                 ref var column = ref Unsafe.Add(ref x, s.Column);
                 v0 = Vector256.AndNot(v0, Vector256.GreaterThan(Vector256.LoadUnsafe(ref column), threshold).AsUInt32() & ruledOut);
                 v1 = Vector256.AndNot(v1, Vector256.GreaterThan(Vector256.LoadUnsafe(ref column, 8), threshold).AsUInt32() & ruledOut);
@@ -250,7 +326,7 @@ internal sealed class BlockScorer
             {
                 ref var s = ref Unsafe.Add(ref split, n);
                 var threshold = Vector256.Create(s.Threshold);
-                var ruledOut = Vector256.Create(s.RuledOut);
+                var ruledOut = ~Vector256.Create(s.Kept);
                 ref var column = ref Unsafe.Add(ref x, s.Column);
                 v0 = Vector256.AndNot(v0, Vector256.AndNot(ruledOut, Vector256.LessThanOrEqual(Vector256.LoadUnsafe(ref column), threshold).AsUInt32()));
                 v1 = Vector256.AndNot(v1, Vector256.AndNot(ruledOut, Vector256.LessThanOrEqual(Vector256.LoadUnsafe(ref column, 8), threshold).AsUInt32()));
@@ -262,17 +338,17 @@ internal sealed class BlockScorer
             LowestBit(v1).StoreUnsafe(ref leaf, 8);
             LowestBit(v2).StoreUnsafe(ref leaf, 16);
             LowestBit(v3).StoreUnsafe(ref leaf, 24);
-            AddLeaves(t, leaves, sums);
+            AddLeaves(t, leaves, sums, half);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void AddLeaves(int tree, int[] leaves, double[] sums)
+    private void AddLeaves(int tree, int[] leaves, double[] sums, int half)
     {
         ref var value = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_leafValue), _leafStart[tree]);
         ref var leaf = ref MemoryMarshal.GetArrayDataReference(leaves);
-        ref var sum = ref MemoryMarshal.GetArrayDataReference(sums);
-        for (var r = 0; r < BlockRows; r++)
+        ref var sum = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(sums), half);
+        for (var r = 0; r < 32; r++)
         {
             Unsafe.Add(ref sum, r) += Unsafe.Add(ref value, Unsafe.Add(ref leaf, r));
         }

@@ -149,8 +149,9 @@ public sealed class GradientBoostedTreesTrainer : IBinaryTrainer
         var rows = features.Rows;
         var columns = features.Columns;
 
-        var binning = FeatureBinning.Fit(features, o.MaxBins, o.Seed, parallel);
-        var bins = binning.Bin(features, parallel);
+        var byColumn = FeatureBinning.Transpose(features, parallel);
+        var binning = FeatureBinning.Fit(byColumn, rows, o.MaxBins, o.Seed, parallel);
+        var bins = binning.Bin(byColumn, rows, parallel);
         cancellationToken.ThrowIfCancellationRequested();
 
         float[]? rowWeights = null;
@@ -241,7 +242,7 @@ public sealed class GradientBoostedTreesTrainer : IBinaryTrainer
             var start = nodes.Count;
             treeStarts.Add(start);
             nodes.Append(grown, binning, o.LearningRate);
-            UpdateScores(scores, grower.Order, grown, o.LearningRate, bins, columns, binning, inSample, rowsOfTree, sampleSize);
+            UpdateScores(scores, grower.Order, grown, o.LearningRate, bins, binning, inSample, rowsOfTree, sampleSize);
 
             if (validation is not null)
             {
@@ -282,7 +283,8 @@ public sealed class GradientBoostedTreesTrainer : IBinaryTrainer
             var end = Math.Min(scores.Length, (b + 1) * block);
             for (var i = b * block; i < end; i++)
             {
-                var p = Logistic.Sigmoid(scores[i]);
+                // 1 / (1 + e^-s) is exact enough in double for any s (e^-s overflows to ∞ only where p is 0 anyway).
+                var p = 1 / (1 + Math.Exp(-scores[i]));
                 var w = weights is null ? 1 : weights[i];
                 gradients[i] = (float)((p - (labels[i] ? 1 : 0)) * w);
                 hessians[i] = (float)(Math.Max(p * (1 - p), 1e-16) * w);
@@ -291,7 +293,7 @@ public sealed class GradientBoostedTreesTrainer : IBinaryTrainer
     }
 
     /// <summary>Adds the new tree's shrunk leaf values to the training scores.</summary>
-    private static void UpdateScores(double[] scores, int[] order, GrownTree tree, double learningRate, byte[] bins, int columns, FeatureBinning binning, bool[]? inSample, int[]? sample, int sampleSize)
+    private static void UpdateScores(double[] scores, int[] order, GrownTree tree, double learningRate, byte[] bins, FeatureBinning binning, bool[]? inSample, int[]? sample, int sampleSize)
     {
         for (var n = 0; n < tree.Count; n++)
         {
@@ -331,7 +333,7 @@ public sealed class GradientBoostedTreesTrainer : IBinaryTrainer
             while (tree.Feature[n] >= 0)
             {
                 var f = tree.Feature[n];
-                int b = bins[(r * columns) + f];
+                int b = bins[(f * scores.Length) + r];
                 var left = b == binning.BinCount[f] ? tree.DefaultLeft[n] : b <= tree.Bin[n];
                 n = left ? tree.Left[n] : tree.Right[n];
             }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace HealthScoring.Models.Trees;
 
@@ -86,17 +87,20 @@ internal sealed class GrownTree
 /// </summary>
 internal sealed class TreeGrower
 {
+    public static readonly System.Diagnostics.Stopwatch BuildTime = new(), SplitTime = new(), PartitionTime = new(), FindTime = new();
+    public static long Updates; public static readonly System.Diagnostics.Stopwatch AccTime = new(), SubTime = new(), BestTime = new(), GatherTime = new();
     /// <summary>Below this many (row, feature) updates a node's histograms are built on the calling thread.</summary>
     private const int ParallelWorkThreshold = 32_768;
 
     private readonly byte[] _bins;
-    private readonly int _columns;
+    private readonly int _rows;
     private readonly FeatureBinning _binning;
     private readonly GradientBoostedTreesTrainer.Options _options;
     private readonly ParallelOptions _parallel;
     private readonly int _threads;
     private readonly int[] _order;
     private readonly int[] _scratch;
+    private readonly Vector128<double>[] _ordered; // (gradient, hessian) by position in _order, for the node being built
     private readonly Stack<HistogramBin[]> _pool = new();
     private readonly List<Leaf> _candidates = [];
 
@@ -108,13 +112,14 @@ internal sealed class TreeGrower
     public TreeGrower(byte[] bins, int rows, FeatureBinning binning, GradientBoostedTreesTrainer.Options options, ParallelOptions parallel, int threads)
     {
         _bins = bins;
-        _columns = binning.Features;
+        _rows = rows;
         _binning = binning;
         _options = options;
         _parallel = parallel;
         _threads = threads;
         _order = new int[rows];
         _scratch = new int[rows];
+        _ordered = new Vector128<double>[rows];
     }
 
     /// <summary>Row indices in leaf order after <see cref="Grow"/>: each leaf's rows are one range of it.</summary>
@@ -179,7 +184,9 @@ internal sealed class TreeGrower
 
             var parent = _candidates[best];
             _candidates.RemoveAt(best);
+            PartitionTime.Start();
             var (left, right) = Split(parent, tree);
+            PartitionTime.Stop();
             leaves++;
 
             var moreSplits = leaves < maxLeaves;
@@ -250,26 +257,30 @@ internal sealed class TreeGrower
         var split = parent.Best;
         var f = split.Feature;
         var missing = _binning.BinCount[f];
-        var bins = _bins;
+        var column = _bins.AsSpan(f * _rows, _rows);
         var order = _order;
         var scratch = _scratch;
-        var columns = _columns;
         var weights = _weights;
         int l = parent.Start, k = 0;
         double leftCover = 0;
         var end = parent.Start + parent.Count;
+        var threshold = split.Bin;
+        var missingLeft = split.DefaultLeft;
+
+        // Stable and branch-free: each row is written to both sides, and only the side it belongs to advances.
         for (var i = parent.Start; i < end; i++)
         {
             var r = order[i];
-            int b = bins[(r * columns) + f];
-            if (b == missing ? split.DefaultLeft : b <= split.Bin)
+            int b = column[r];
+            var goesLeft = b == missing ? missingLeft : b <= threshold;
+            order[l] = r;
+            scratch[k] = r;
+            var step = goesLeft ? 1 : 0;
+            l += step;
+            k += 1 - step;
+            if (weights is not null)
             {
-                order[l++] = r;
-                leftCover += weights is null ? 1 : weights[r];
-            }
-            else
-            {
-                scratch[k++] = r;
+                leftCover += goesLeft ? weights[r] : 0;
             }
         }
 
@@ -311,6 +322,26 @@ internal sealed class TreeGrower
     /// </summary>
     private void Build(Leaf build, Leaf? derive, Leaf[] search)
     {
+        Updates += (long)build.Count * _active.Length;
+        BuildTime.Start();
+        try { BuildInner(build, derive, search); } finally { BuildTime.Stop(); }
+    }
+
+    private void BuildInner(Leaf build, Leaf? derive, Leaf[] search)
+    {
+        var order = _order;
+        var gradients = _gradients;
+        var hessians = _hessians;
+        var end = build.Start + build.Count;
+        GatherTime.Start();
+        var ordered = _ordered;
+        for (var i = build.Start; i < end; i++)
+        {
+            var r = order[i];
+            ordered[i] = Vector128.Create(gradients[r], (double)hessians[r]);
+        }
+
+        GatherTime.Stop();
         var features = _active.Length;
         var chunks = Math.Min(_threads, features);
         if ((long)build.Count * features < ParallelWorkThreshold)
@@ -364,8 +395,11 @@ internal sealed class TreeGrower
             Array.Clear(histogram, offsets[f], binCounts[f] + 1);
         }
 
+        AccTime.Start();
         Accumulate(histogram, build.Start, build.Count, from, to);
+        AccTime.Stop();
 
+        SubTime.Start();
         if (derive is not null)
         {
             var target = derive.Histogram!;
@@ -384,6 +418,8 @@ internal sealed class TreeGrower
             }
         }
 
+        SubTime.Stop();
+        BestTime.Start();
         best0 = SplitCandidate.None;
         best1 = SplitCandidate.None;
         for (var s = 0; s < search.Length; s++)
@@ -408,58 +444,79 @@ internal sealed class TreeGrower
                 best1 = best;
             }
         }
+        BestTime.Stop();
     }
 
-    /// <summary>Adds the rows of <c>order[start..start+count)</c> to the bins of features <c>_active[from..to)</c>.</summary>
+    /// <summary>
+    /// Adds the rows of <c>order[start..start+count)</c> to the bins of features <c>_active[from..to)</c>, four
+    /// features per pass over the rows: their histograms (4 × 6 KB) stay in the L1 cache while the row indices and
+    /// gradient pairs are read once per four features instead of once per feature.
+    /// </summary>
     private void Accumulate(HistogramBin[] histogram, int start, int count, int from, int to)
     {
-        var width = to - from;
-        Span<int> features = width <= 256 ? stackalloc int[width] : new int[width];
-        Span<int> offsets = width <= 256 ? stackalloc int[width] : new int[width];
-        for (var a = 0; a < width; a++)
+        var a = from;
+        for (; a + 4 <= to; a += 4)
         {
-            features[a] = _active[from + a];
-            offsets[a] = _binning.HistogramOffset[features[a]];
+            Accumulate4(histogram, start, count, _active[a], _active[a + 1], _active[a + 2], _active[a + 3]);
         }
 
-        // The hottest loop of training: refs instead of indexing to skip bounds checks. Every bin index is below its
-        // feature's bin count + 1 by construction (FeatureBinning.Bin), and every row index below the row count.
-        ref var hist = ref MemoryMarshal.GetArrayDataReference(histogram);
-        ref var bins = ref MemoryMarshal.GetArrayDataReference(_bins);
+        for (; a < to; a++)
+        {
+            Accumulate1(histogram, start, count, _active[a]);
+        }
+    }
+
+    // The hottest loops of training: refs instead of indexing to skip bounds checks. Every bin index is below its
+    // feature's bin count + 1 by construction (FeatureBinning.Bin), every row index and position below the row count.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Accumulate4(HistogramBin[] histogram, int start, int count, int f0, int f1, int f2, int f3)
+    {
         ref var order = ref MemoryMarshal.GetArrayDataReference(_order);
-        ref var grad = ref MemoryMarshal.GetArrayDataReference(_gradients);
-        ref var hess = ref MemoryMarshal.GetArrayDataReference(_hessians);
-        ref var feature = ref MemoryMarshal.GetReference(features);
-        ref var offset = ref MemoryMarshal.GetReference(offsets);
-        var columns = _columns;
+        ref var pairs = ref MemoryMarshal.GetArrayDataReference(_ordered);
+        ref var histograms = ref MemoryMarshal.GetArrayDataReference(histogram);
+        ref var bins = ref MemoryMarshal.GetArrayDataReference(_bins);
+        var offsets = _binning.HistogramOffset;
+        ref var h0 = ref Unsafe.Add(ref histograms, offsets[f0]);
+        ref var h1 = ref Unsafe.Add(ref histograms, offsets[f1]);
+        ref var h2 = ref Unsafe.Add(ref histograms, offsets[f2]);
+        ref var h3 = ref Unsafe.Add(ref histograms, offsets[f3]);
+        ref var c0 = ref Unsafe.Add(ref bins, f0 * _rows);
+        ref var c1 = ref Unsafe.Add(ref bins, f1 * _rows);
+        ref var c2 = ref Unsafe.Add(ref bins, f2 * _rows);
+        ref var c3 = ref Unsafe.Add(ref bins, f3 * _rows);
         var end = start + count;
         for (var i = start; i < end; i++)
         {
             var r = Unsafe.Add(ref order, i);
-            double g = Unsafe.Add(ref grad, r);
-            double h = Unsafe.Add(ref hess, r);
-            ref var row = ref Unsafe.Add(ref bins, r * columns);
-            var a = 0;
-            for (; a + 1 < width; a += 2)
-            {
-                ref var b0 = ref Unsafe.Add(ref hist, Unsafe.Add(ref offset, a) + Unsafe.Add(ref row, Unsafe.Add(ref feature, a)));
-                ref var b1 = ref Unsafe.Add(ref hist, Unsafe.Add(ref offset, a + 1) + Unsafe.Add(ref row, Unsafe.Add(ref feature, a + 1)));
-                b0.Gradient += g;
-                b0.Hessian += h;
-                b0.Count++;
-                b1.Gradient += g;
-                b1.Hessian += h;
-                b1.Count++;
-            }
-
-            if (a < width)
-            {
-                ref var b0 = ref Unsafe.Add(ref hist, Unsafe.Add(ref offset, a) + Unsafe.Add(ref row, Unsafe.Add(ref feature, a)));
-                b0.Gradient += g;
-                b0.Hessian += h;
-                b0.Count++;
-            }
+            var pair = Unsafe.Add(ref pairs, i);
+            Add(ref Unsafe.Add(ref h0, Unsafe.Add(ref c0, r)), pair);
+            Add(ref Unsafe.Add(ref h1, Unsafe.Add(ref c1, r)), pair);
+            Add(ref Unsafe.Add(ref h2, Unsafe.Add(ref c2, r)), pair);
+            Add(ref Unsafe.Add(ref h3, Unsafe.Add(ref c3, r)), pair);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Accumulate1(HistogramBin[] histogram, int start, int count, int feature)
+    {
+        ref var order = ref MemoryMarshal.GetArrayDataReference(_order);
+        ref var pairs = ref MemoryMarshal.GetArrayDataReference(_ordered);
+        ref var hist = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(histogram), _binning.HistogramOffset[feature]);
+        ref var column = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bins), feature * _rows);
+        var end = start + count;
+        for (var i = start; i < end; i++)
+        {
+            Add(ref Unsafe.Add(ref hist, Unsafe.Add(ref column, Unsafe.Add(ref order, i))), Unsafe.Add(ref pairs, i));
+        }
+    }
+
+    /// <summary>Adds one row to a bin: its gradient and hessian sums are the bin's first 16 bytes, one vector add.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add(ref HistogramBin bin, Vector128<double> pair)
+    {
+        ref var sums = ref Unsafe.As<HistogramBin, Vector128<double>>(ref bin);
+        sums += pair;
+        bin.Count++;
     }
 
     /// <summary>

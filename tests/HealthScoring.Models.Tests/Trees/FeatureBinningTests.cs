@@ -25,7 +25,8 @@ public class FeatureBinningTests
             };
         }
 
-        var binning = FeatureBinning.Fit(features, maxBins: 32, seed: 1, new ParallelOptions());
+        var parallel = new ParallelOptions();
+        var binning = FeatureBinning.Fit(FeatureBinning.Transpose(features, parallel), rows, maxBins: 32, seed: 1, parallel);
 
         binning.BinCount[0].ShouldBe(12);
         binning.BinCount[1].ShouldBeLessThanOrEqualTo(32);
@@ -50,6 +51,24 @@ public class FeatureBinningTests
                 }
             }
         }
+    }
+
+    [Fact]
+    public void Radix_sort_orders_floats_like_a_comparison_sort()
+    {
+        var random = new Random(62);
+        var values = Enumerable.Range(0, 10_000).Select(i => (i % 5) switch
+        {
+            0 => (float)(random.NextDouble() - 0.5) * 1e-40f,
+            1 => float.PositiveInfinity,
+            2 => float.NegativeInfinity,
+            _ => (float)((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-20, 20))),
+        }).ToArray();
+        var expected = values.Order().ToArray();
+
+        FeatureBinning.RadixSort(values, new float[values.Length]);
+
+        values.ShouldBe(expected);
     }
 
     [Fact]
