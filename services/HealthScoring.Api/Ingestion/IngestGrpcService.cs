@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using HealthScoring.Api.Grpc;
 using HealthScoring.Api.Tenancy;
@@ -99,20 +98,32 @@ public static class IngestGrpcService
 
     private static ParsedItem Read(SegmentMessage message, int index)
     {
+        try
+        {
+            return ReadUnchecked(message, index);
+        }
+        catch (InvalidStructException ex)
+        {
+            return new ParsedItem(index, null, [new ItemError(index, ex.Field ?? "", ex.Message)]);
+        }
+    }
+
+    private static ParsedItem ReadUnchecked(SegmentMessage message, int index)
+    {
         var size = message.CalculateSize();
         IncomingMessage? m = message.CallCase switch
         {
             SegmentMessage.CallOneofCase.Track => From(MessageType.Track, message.Track.Common, size) with
             {
                 Event = Text(message.Track.Event),
-                Properties = Json(message.Track.Properties),
+                Properties = Json(message.Track.Properties, "properties"),
                 GroupId = Text(message.Track.GroupId),
             },
-            SegmentMessage.CallOneofCase.Identify => From(MessageType.Identify, message.Identify.Common, size) with { Traits = Json(message.Identify.Traits) },
+            SegmentMessage.CallOneofCase.Identify => From(MessageType.Identify, message.Identify.Common, size) with { Traits = Json(message.Identify.Traits, "traits") },
             SegmentMessage.CallOneofCase.Group => From(MessageType.Group, message.Group.Common, size) with
             {
                 GroupId = Text(message.Group.GroupId),
-                Traits = Json(message.Group.Traits),
+                Traits = Json(message.Group.Traits, "traits"),
             },
             _ => null,
         };
@@ -136,7 +147,7 @@ public static class IngestGrpcService
         MessageId = Text(common?.MessageId),
         UserId = Text(common?.UserId),
         AnonymousId = Text(common?.AnonymousId),
-        Context = Json(common?.Context),
+        Context = Json(common?.Context, "context"),
         Timestamp = common?.Timestamp?.ToDateTimeOffset(),
         SentAt = common?.SentAt?.ToDateTimeOffset(),
         Size = size,
@@ -144,5 +155,71 @@ public static class IngestGrpcService
 
     private static string? Text(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
-    private static JsonObject? Json(Struct? value) => value is null ? null : JsonNode.Parse(JsonFormatter.Default.Format(value)) as JsonObject;
+    /// <summary>The deepest nesting accepted in a Struct, as System.Text.Json's default for HTTP bodies.</summary>
+    private const int MaxDepth = 64;
+
+    /// <summary>
+    /// A protobuf Struct as the JsonObject the HTTP path would have parsed, built directly (formatting to JSON text
+    /// and parsing it back cost most of a gRPC event's CPU). NaN and infinities, which JSON cannot hold, are refused.
+    /// </summary>
+    internal static JsonObject? Json(Struct? value, string field)
+    {
+        try
+        {
+            return value is null ? null : ToObject(value, 1);
+        }
+        catch (InvalidStructException ex) when (ex.Field is null)
+        {
+            throw new InvalidStructException(ex.Message, field);
+        }
+    }
+
+    private static JsonObject ToObject(Struct value, int depth)
+    {
+        if (depth > MaxDepth)
+        {
+            throw new InvalidStructException($"nests deeper than {MaxDepth} levels");
+        }
+
+        var json = new JsonObject();
+        foreach (var (key, field) in value.Fields)
+        {
+            json[key] = ToNode(field, depth);
+        }
+
+        return json;
+    }
+
+    private static JsonNode? ToNode(Value value, int depth) => value.KindCase switch
+    {
+        Value.KindOneofCase.NullValue or Value.KindOneofCase.None => null,
+        Value.KindOneofCase.BoolValue => JsonValue.Create(value.BoolValue),
+        Value.KindOneofCase.StringValue => JsonValue.Create(value.StringValue),
+        Value.KindOneofCase.NumberValue when double.IsFinite(value.NumberValue) => JsonValue.Create(value.NumberValue),
+        Value.KindOneofCase.NumberValue => throw new InvalidStructException("holds a NaN or infinite number, which JSON cannot represent"),
+        Value.KindOneofCase.StructValue => ToObject(value.StructValue, depth + 1),
+        Value.KindOneofCase.ListValue => ToArray(value.ListValue, depth + 1),
+        _ => throw new InvalidStructException($"holds an unknown value kind {value.KindCase}"),
+    };
+
+    private static JsonArray ToArray(ListValue list, int depth)
+    {
+        if (depth > MaxDepth)
+        {
+            throw new InvalidStructException($"nests deeper than {MaxDepth} levels");
+        }
+
+        var array = new JsonArray();
+        foreach (var item in list.Values)
+        {
+            array.Add(ToNode(item, depth));
+        }
+
+        return array;
+    }
+
+    private sealed class InvalidStructException(string reason, string? field = null) : Exception(reason)
+    {
+        public string? Field { get; } = field;
+    }
 }
