@@ -1,5 +1,6 @@
 using System.CommandLine;
 using HealthScoring.Api.Accounts;
+using HealthScoring.EventStore.Subscriptions;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 
@@ -36,6 +37,22 @@ internal static class ProjectionsCommand
             return 1;
         }
     }, ct);
+
+    /// <summary>
+    /// Before training or scoring: brings the aggregates up to date, unless a running API host leads the projection,
+    /// in which case it keeps them current and they are used as they are.
+    /// </summary>
+    public static async Task CatchUpBeforeUseAsync(ProjectionRebuilder rebuilder, CancellationToken ct)
+    {
+        try
+        {
+            await CatchUpAsync(rebuilder, rebuild: false, ct);
+        }
+        catch (SubscriptionBusyException)
+        {
+            Console.WriteLine("  the running API host keeps the daily aggregates current; using them as they are");
+        }
+    }
 
     /// <summary>Runs the projection in the foreground with a spinner-like count of events.</summary>
     public static async Task<long> CatchUpAsync(ProjectionRebuilder rebuilder, bool rebuild, CancellationToken ct)

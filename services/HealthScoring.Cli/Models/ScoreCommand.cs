@@ -19,7 +19,7 @@ internal static class ScoreCommand
         var command = new Command("score", "Score every account active at a date with the promoted models; append each score to its account's history.") { tenant, asOf, output, top };
         command.SetAction((parse, ct) => CliHost.RunAsync(async (services, _) =>
         {
-            await ProjectionsCommand.CatchUpAsync(services.GetRequiredService<ProjectionRebuilder>(), rebuild: false, ct);
+            await ProjectionsCommand.CatchUpBeforeUseAsync(services.GetRequiredService<ProjectionRebuilder>(), ct);
             ScoringRun run;
             try
             {

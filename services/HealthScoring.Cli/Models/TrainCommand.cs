@@ -30,7 +30,7 @@ internal static class TrainCommand
                 return 2;
             }
 
-            await ProjectionsCommand.CatchUpAsync(services.GetRequiredService<ProjectionRebuilder>(), rebuild: false, ct);
+            await ProjectionsCommand.CatchUpBeforeUseAsync(services.GetRequiredService<ProjectionRebuilder>(), ct);
             var targets = parse.GetValue(kind) switch
             {
                 "churn" => new[] { TargetKind.Churn },

@@ -208,7 +208,7 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
     /// <summary>
     /// Runs the subscription in the foreground until it has handled everything in the log, then returns how many
     /// events it handled (for a CLI, a rebuild, a test). It must hold the lead to do so: when another instance holds
-    /// it, this throws <see cref="InvalidOperationException"/> at once rather than race it. <paramref name="reset"/>,
+    /// it, this throws <see cref="SubscriptionBusyException"/> at once rather than race it. <paramref name="reset"/>,
     /// when given, runs first in one transaction with the removal of the checkpoint (e.g. to empty a read model
     /// before rebuilding it from the start of the log).
     /// </summary>
@@ -220,7 +220,7 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
             tryLock.Parameters.AddWithValue(_lockKey);
             if (!(bool)(await tryLock.ExecuteScalarAsync(cancellationToken))!)
             {
-                throw new InvalidOperationException($"Subscription '{Name}' is being run by another process (it holds the lead); stop that process first.");
+                throw new SubscriptionBusyException($"Subscription '{Name}' is being run by another process (it holds the lead); stop that process first.");
             }
         }
 
@@ -331,4 +331,17 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
             _logger.LogDebug(ex, "Subscription {Subscription}: releasing the lead on a broken connection", Name);
         }
     }
+}
+
+/// <summary>Another instance holds a subscription's lead, so this one cannot run it in the foreground.</summary>
+public sealed class SubscriptionBusyException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    public SubscriptionBusyException(string message) : base(message) { }
+
+    /// <summary>Creates the exception.</summary>
+    public SubscriptionBusyException() { }
+
+    /// <summary>Creates the exception with its cause.</summary>
+    public SubscriptionBusyException(string message, Exception inner) : base(message, inner) { }
 }

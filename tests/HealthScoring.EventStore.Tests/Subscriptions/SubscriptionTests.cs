@@ -207,6 +207,36 @@ public sealed class SubscriptionTests(PostgresSchemaFixtureForSubscriptions fixt
         return await command.ExecuteScalarAsync(Ct) as int?;
     }
 
+    [Fact]
+    public async Task Catching_up_in_the_foreground_handles_everything_then_returns_and_refuses_while_another_instance_leads()
+    {
+        await _store.AppendToStreamAsync(_tenant, "catch-up", ExpectedVersion.NoStream, [.. Enumerable.Range(0, 25).Select(i => TestEvents.Usage($"c{i}", i))], Ct);
+        var name = $"catch-up-{Guid.NewGuid():N}";
+        var handler = new RecordingHandler(_tenant);
+        await using (var foreground = NewRunner(handler, batchSize: 10, name: name))
+        {
+            await foreground.CatchUpAsync(cancellationToken: Ct);
+        }
+
+        handler.Counts.ShouldBe(Enumerable.Range(0, 25));
+
+        // A reset runs with the checkpoint's removal: everything is handled again from the start of the log.
+        var resets = 0;
+        await using (var rebuild = NewRunner(handler, batchSize: 10, name: name))
+        {
+            await rebuild.CatchUpAsync((_, _, _) => { resets++; return Task.CompletedTask; }, cancellationToken: Ct);
+        }
+
+        resets.ShouldBe(1);
+        handler.Counts.ShouldBe([.. Enumerable.Range(0, 25), .. Enumerable.Range(0, 25)]);
+
+        await using var leader = NewRunner(new RecordingHandler(_tenant), name: name);
+        await leader.StartAsync(Ct);
+        await WaitUntilAsync(() => Task.FromResult(leader.IsLeader));
+        await using var other = NewRunner(new RecordingHandler(_tenant), name: name);
+        await Should.ThrowAsync<SubscriptionBusyException>(() => other.CatchUpAsync(cancellationToken: Ct));
+    }
+
     private SubscriptionRunner NewRunner(ISubscriptionHandler handler, int batchSize = 100, string? name = null) => new(
         fixture.DataSource, _store, fixture.Options, handler,
         new SubscriptionOptions
