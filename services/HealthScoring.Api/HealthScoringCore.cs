@@ -1,4 +1,5 @@
 using HealthScoring.Api.Accounts;
+using HealthScoring.Api.Alerts;
 using HealthScoring.Api.Billing;
 using HealthScoring.Api.Ingestion;
 using HealthScoring.Api.Privacy;
@@ -17,6 +18,7 @@ public static class HealthScoringCore
             IngestionEventTypes.Register(registry);
             BillingEventTypes.Register(registry);
             ScoringEventTypes.Register(registry);
+            AlertEventTypes.Register(registry);
         });
         builder.AddTenancy();
         builder.AddIngestion();
@@ -24,6 +26,7 @@ public static class HealthScoringCore
         builder.AddPrivacy();
         builder.AddAccounts();
         builder.AddScoring();
+        builder.AddAlerts();
         return builder;
     }
 }

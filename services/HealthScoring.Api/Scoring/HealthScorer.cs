@@ -1,4 +1,5 @@
 using HealthScoring.Api.Accounts;
+using HealthScoring.Api.Alerts;
 using HealthScoring.Api.Ingestion;
 using HealthScoring.EventStore;
 using HealthScoring.Models;
@@ -21,7 +22,7 @@ public sealed record AccountScore(
     IReadOnlyDictionary<string, double> Components);
 
 /// <summary>A scoring run's result.</summary>
-public sealed record ScoringRun(DateOnly AsOf, RegisteredModel ChurnModel, RegisteredModel? ExpansionModel, IReadOnlyList<AccountScore> Scores, int Appended);
+public sealed record ScoringRun(DateOnly AsOf, RegisteredModel ChurnModel, RegisteredModel? ExpansionModel, IReadOnlyList<AccountScore> Scores, int Appended, IReadOnlyList<AlertDecision> Alerts);
 
 /// <summary>There is no promoted model to score with.</summary>
 public sealed class NoPromotedModelException(string message) : Exception(message);
@@ -40,7 +41,8 @@ public sealed class HealthScorer(
     NpgsqlDataSource dataSource,
     EventStoreOptions storeOptions,
     IOptions<FeatureOptions> featureOptions,
-    IOptions<HealthScoreOptions> scoreOptions)
+    IOptions<HealthScoreOptions> scoreOptions,
+    AlertService alerts)
 {
     private readonly string _s = storeOptions.Schema;
 
@@ -84,8 +86,9 @@ public sealed class HealthScorer(
         progress?.Report(0.5);
         var appended = await AppendAsync(tenantId, asOf, churn.Info, expansion?.Info, scores, cancellationToken);
         await SaveLatestAsync(tenantId, asOf, scores, cancellationToken);
+        var raised = await alerts.EvaluateAsync(tenantId, asOf, scores, cancellationToken);
         progress?.Report(1);
-        return new ScoringRun(asOf, churn.Info, expansion?.Info, scores, appended);
+        return new ScoringRun(asOf, churn.Info, expansion?.Info, scores, appended, raised);
     }
 
     private static FeatureMatrix Matrix(FeatureExtractor extractor, List<AccountHistory> accounts, DateOnly asOf)

@@ -33,6 +33,7 @@ internal static class ScoreCommand
 
             AnsiConsole.MarkupLineInterpolated($"Scored {run.Scores.Count:N0} accounts as of {run.AsOf:yyyy-MM-dd} with churn model v{run.ChurnModel.Version}{(run.ExpansionModel is null ? " (no expansion model promoted)" : $" and expansion model v{run.ExpansionModel.Version}")}; {run.Appended:N0} new score events.");
             AnsiConsole.MarkupLineInterpolated($"Bands: {string.Join(", ", run.Scores.GroupBy(s => s.Band).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count():N0}"))}");
+            AnsiConsole.MarkupLineInterpolated($"Alerts: {(run.Alerts.Count == 0 ? "none" : string.Join(", ", run.Alerts.GroupBy(a => a.Kind).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key.Replace('_', ' ')} {g.Count():N0}")))}");
             PrintTop(run.Scores, parse.GetValue(top));
             if (parse.GetValue(output) is { } file)
             {

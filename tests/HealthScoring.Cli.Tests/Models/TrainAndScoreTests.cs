@@ -131,6 +131,8 @@ public sealed class TrainAndScoreTests(TrainAndScoreFixture fixture) : IClassFix
         history.Select(e => e.Data).OfType<AccountHealthScored>().ShouldHaveSingleItem().HealthScore.ShouldBe(first.HealthScore);
         var again = await fixture.Service<HealthScorer>().ScoreAsync(fixture.Full, TrainAndScoreFixture.End, null, Ct);
         again.Appended.ShouldBe(0);
+        run.Alerts.Count(a => a.Kind == "became_at_risk").ShouldBe(run.Scores.Count(s => s.Band == "at-risk"), "each at-risk account alerts once");
+        again.Alerts.ShouldNotContain(a => a.Kind == "became_at_risk", "a second run at risk raises nothing new");
         again.Scores.Select(s => s.HealthScore).ShouldBe(run.Scores.Select(s => s.HealthScore));
 
         // The promoted model reloaded from the registry scores exactly as the one just trained.

@@ -1,0 +1,164 @@
+using System.Text.Json;
+using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Scoring;
+using HealthScoring.EventStore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace HealthScoring.Api.Alerts;
+
+/// <summary>
+/// Runs the alert rules over a scoring run and appends the alerts to each account's stream (from where the
+/// publisher takes them). Alert event ids derive from tenant, account, kind and date, so a rerun after a crash
+/// appends nothing twice; the rules' state is saved after the append.
+/// </summary>
+public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<AlertOptions> options)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { IncludeFields = true };
+    private readonly string _s = storeOptions.Schema;
+
+    public async Task<IReadOnlyList<AlertDecision>> EvaluateAsync(string tenantId, DateOnly asOf, IReadOnlyList<AccountScore> scores, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        var rules = options.Value.For(tenantId);
+        var states = await LoadStatesAsync(tenantId, cancellationToken);
+        var owners = await OwnersAsync(tenantId, cancellationToken);
+        var ownerCounts = await OwnerCountsAsync(tenantId, asOf, cancellationToken);
+        var events = new List<StreamEvent>();
+        var nextStates = new List<(string Account, AlertState State)>();
+        var all = new List<AlertDecision>();
+        foreach (var score in scores.OrderBy(s => s.AccountId, StringComparer.Ordinal))
+        {
+            var owner = owners.GetValueOrDefault(score.AccountId);
+            var (decisions, next) = AlertRulesEngine.Evaluate(tenantId, score.AccountId, owner, score, asOf, states.GetValueOrDefault(score.AccountId) ?? AlertState.New, rules, o =>
+            {
+                var key = o ?? "";
+                if (ownerCounts.GetValueOrDefault(key) >= rules.DailyCapPerOwner)
+                {
+                    return false;
+                }
+
+                ownerCounts[key] = ownerCounts.GetValueOrDefault(key) + 1;
+                return true;
+            });
+            nextStates.Add((score.AccountId, next));
+            foreach (var decision in decisions)
+            {
+                all.Add(decision);
+                events.Add(new StreamEvent(IngestionPipeline.AccountStream(score.AccountId), new NewEvent(
+                    EventIds.Derive("alert", $"{tenantId}/{score.AccountId}/{decision.Kind}/{asOf:yyyy-MM-dd}"),
+                    decision.Event,
+                    new EventMetadata(Source: "alerts"),
+                    HealthScoring.Models.Features.AccountHistory.Instant(asOf))));
+            }
+        }
+
+        if (events.Count > 0)
+        {
+            await store.BulkAppendAsync(tenantId, events, cancellationToken);
+        }
+
+        await SaveAsync(tenantId, asOf, nextStates, ownerCounts, cancellationToken);
+        return all;
+    }
+
+    /// <summary>Holds back the account's alerts until the end of <paramref name="until"/>.</summary>
+    public async Task SnoozeAsync(string tenantId, string accountId, DateOnly until, CancellationToken cancellationToken)
+    {
+        var state = (await LoadStatesAsync(tenantId, cancellationToken)).GetValueOrDefault(accountId) ?? AlertState.New;
+        await SaveAsync(tenantId, null, [(accountId, state with { SnoozedUntil = until })], null, cancellationToken);
+    }
+
+    private async Task<Dictionary<string, AlertState>> LoadStatesAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"select account_id, state::text from {_s}.account_alert_state where tenant_id = $1");
+        command.Parameters.AddWithValue(tenantId);
+        var states = new Dictionary<string, AlertState>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            states[reader.GetString(0)] = FromJson(reader.GetString(1));
+        }
+
+        return states;
+    }
+
+    private async Task<Dictionary<string, string>> OwnersAsync(string tenantId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"select account_id, traits->>'owner' from {_s}.accounts where tenant_id = $1 and traits ? 'owner'");
+        command.Parameters.AddWithValue(tenantId);
+        var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (!await reader.IsDBNullAsync(1, cancellationToken))
+            {
+                owners[reader.GetString(0)] = reader.GetString(1);
+            }
+        }
+
+        return owners;
+    }
+
+    private async Task<Dictionary<string, int>> OwnerCountsAsync(string tenantId, DateOnly day, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"select owner, alerts from {_s}.alert_owner_daily where tenant_id = $1 and day = $2");
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(day);
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts[reader.GetString(0)] = reader.GetInt32(1);
+        }
+
+        return counts;
+    }
+
+    private async Task SaveAsync(string tenantId, DateOnly? day, List<(string Account, AlertState State)> states, Dictionary<string, int>? ownerCounts, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var command = new NpgsqlCommand(
+            $"""
+            insert into {_s}.account_alert_state (tenant_id, account_id, state)
+            select $1, * from unnest($2::text[], $3::jsonb[])
+            on conflict (tenant_id, account_id) do update set state = excluded.state, updated_at = now()
+            """, connection, tx))
+        {
+            command.Parameters.AddWithValue(tenantId);
+            command.Parameters.AddWithValue(states.Select(s => s.Account).ToArray());
+            command.Parameters.Add(new NpgsqlParameter { Value = states.Select(s => ToJson(s.State)).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (day is { } d && ownerCounts is { Count: > 0 })
+        {
+            await using var command = new NpgsqlCommand(
+                $"""
+                insert into {_s}.alert_owner_daily (tenant_id, owner, day, alerts)
+                select $1, o, $4, n from unnest($2::text[], $3::int[]) as u(o, n)
+                on conflict (tenant_id, owner, day) do update set alerts = excluded.alerts
+                """, connection, tx);
+            command.Parameters.AddWithValue(tenantId);
+            command.Parameters.AddWithValue(ownerCounts.Keys.ToArray());
+            command.Parameters.AddWithValue(ownerCounts.Values.ToArray());
+            command.Parameters.AddWithValue(d);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await tx.CommitAsync(cancellationToken);
+    }
+
+    private sealed record StoredState(bool AtRisk, DateOnly? LastAtRiskAlert, int? LastAtRiskScore, bool ExpansionSignaled, DateOnly? SnoozedUntil, List<StoredRisk> RecentRisk);
+
+    private sealed record StoredRisk(DateOnly AsOf, double Churn);
+
+    private static string ToJson(AlertState s) => JsonSerializer.Serialize(new StoredState(s.AtRisk, s.LastAtRiskAlert, s.LastAtRiskScore, s.ExpansionSignaled, s.SnoozedUntil, [.. s.RecentRisk.Select(r => new StoredRisk(r.AsOf, r.Churn))]), Json);
+
+    private static AlertState FromJson(string json)
+    {
+        var s = JsonSerializer.Deserialize<StoredState>(json, Json)!;
+        return new AlertState(s.AtRisk, s.LastAtRiskAlert, s.LastAtRiskScore, s.ExpansionSignaled, s.SnoozedUntil, [.. (s.RecentRisk ?? []).Select(r => (r.AsOf, r.Churn))]);
+    }
+}
