@@ -1,3 +1,4 @@
+using HealthScoring.Api.Alerts;
 using HealthScoring.Api.Accounts;
 using HealthScoring.Api.Billing;
 using HealthScoring.Api.Grpc;
@@ -15,6 +16,7 @@ public static class HostComposition
         builder.Services.AddProblemDetails();
         builder.AddHealthScoringCore();
         builder.AddAccountsProjection();
+        builder.AddAlertPublishing();
         builder.ConfigureGrpcEndpoint();
         builder.Services.AddGrpcFraming(builder.Configuration);
         return builder;

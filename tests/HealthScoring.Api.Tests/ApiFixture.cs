@@ -37,6 +37,11 @@ public class ApiFixture : PostgresSchemaFixture
         return client;
     }
 
+    /// <summary>Extra settings of a derived fixture.</summary>
+    protected virtual void Configure(Microsoft.AspNetCore.Hosting.IWebHostBuilder web)
+    {
+    }
+
     public override async ValueTask InitializeAsync()
     {
         await base.InitializeAsync();
@@ -44,6 +49,7 @@ public class ApiFixture : PostgresSchemaFixture
         {
             web.UseSetting("ConnectionStrings:EventStore", TestSettings.PostgresConnectionString);
             web.UseSetting("EventStore:Schema", Schema);
+            Configure(web);
         });
         _ = _factory.Server; // starts the host, which migrates every module
         var keys = Service<ApiKeyStore>();
