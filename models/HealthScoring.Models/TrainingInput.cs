@@ -10,17 +10,26 @@ internal static class TrainingInput
     public static double[] Check(FeatureMatrix features, ReadOnlySpan<bool> labels, ReadOnlySpan<double> weights, out double positiveWeight, out double negativeWeight)
     {
         ArgumentNullException.ThrowIfNull(features);
-        if (labels.Length != features.Rows)
+        return Check(features.Rows, "rows", "Training needs both classes with positive weight", labels, weights, out positiveWeight, out negativeWeight);
+    }
+
+    /// <summary>
+    /// The same checks for <paramref name="count"/> items (rows, scores): label and weight counts, finite non-negative
+    /// weights, both classes present (<paramref name="bothClassesMessage"/> starts the error otherwise).
+    /// </summary>
+    public static double[] Check(int count, string unit, string bothClassesMessage, ReadOnlySpan<bool> labels, ReadOnlySpan<double> weights, out double positiveWeight, out double negativeWeight)
+    {
+        if (labels.Length != count)
         {
-            throw new ArgumentException($"There are {labels.Length} labels for {features.Rows} rows.", nameof(labels));
+            throw new ArgumentException($"There are {labels.Length} labels for {count} {unit}.", nameof(labels));
         }
 
-        if (!weights.IsEmpty && weights.Length != features.Rows)
+        if (!weights.IsEmpty && weights.Length != count)
         {
-            throw new ArgumentException($"There are {weights.Length} weights for {features.Rows} rows.", nameof(weights));
+            throw new ArgumentException($"There are {weights.Length} weights for {count} {unit}.", nameof(weights));
         }
 
-        var w = new double[features.Rows];
+        var w = new double[count];
         positiveWeight = 0;
         negativeWeight = 0;
         for (var i = 0; i < w.Length; i++)
@@ -44,9 +53,7 @@ internal static class TrainingInput
 
         if (positiveWeight <= 0 || negativeWeight <= 0)
         {
-            throw new ArgumentException(
-                $"Training needs both classes with positive weight; got {positiveWeight} positive and {negativeWeight} negative (weighted) of {features.Rows} rows.",
-                nameof(labels));
+            throw new ArgumentException($"{bothClassesMessage}; got {positiveWeight} positive and {negativeWeight} negative (weighted) of {count} {unit}.", nameof(labels));
         }
 
         return w;

@@ -112,48 +112,14 @@ internal static class CalibrationInput
 {
     public static double[] Check(ReadOnlySpan<double> raw, ReadOnlySpan<bool> labels, ReadOnlySpan<double> weights, out double positiveWeight, out double negativeWeight)
     {
-        if (labels.Length != raw.Length)
-        {
-            throw new ArgumentException($"There are {labels.Length} labels for {raw.Length} scores.", nameof(labels));
-        }
-
-        if (!weights.IsEmpty && weights.Length != raw.Length)
-        {
-            throw new ArgumentException($"There are {weights.Length} weights for {raw.Length} scores.", nameof(weights));
-        }
-
-        var w = new double[raw.Length];
-        positiveWeight = 0;
-        negativeWeight = 0;
         for (var i = 0; i < raw.Length; i++)
         {
             if (!double.IsFinite(raw[i]))
             {
                 throw new ArgumentException($"Score {raw[i]} of row {i} is not finite.", nameof(raw));
             }
-
-            var wi = weights.IsEmpty ? 1.0 : weights[i];
-            if (!double.IsFinite(wi) || wi < 0)
-            {
-                throw new ArgumentException($"Weight {wi} of row {i} is not a finite non-negative number.", nameof(weights));
-            }
-
-            w[i] = wi;
-            if (labels[i])
-            {
-                positiveWeight += wi;
-            }
-            else
-            {
-                negativeWeight += wi;
-            }
         }
 
-        if (positiveWeight <= 0 || negativeWeight <= 0)
-        {
-            throw new ArgumentException($"Calibration needs both classes; got {positiveWeight} positive and {negativeWeight} negative (weighted) of {raw.Length} rows.", nameof(labels));
-        }
-
-        return w;
+        return TrainingInput.Check(raw.Length, "scores", "Calibration needs both classes", labels, weights, out positiveWeight, out negativeWeight);
     }
 }
