@@ -48,6 +48,21 @@ public sealed partial class FakeStripe
         }
     }
 
+    /// <summary>The ids of the stored objects of a type (<c>customer</c>, <c>subscription</c>, <c>invoice</c>, <c>event</c>), oldest first, optionally only a customer's.</summary>
+    public IReadOnlyList<string> IdsOf(string objectType, string? customerId = null)
+    {
+        lock (_lock)
+        {
+            return
+            [
+                .. _objects.Values
+                    .Where(o => o["object"]?.GetValue<string>() == objectType && (customerId is null || o["customer"]?.GetValue<string>() == customerId))
+                    .Select(o => o["id"]!.GetValue<string>())
+                    .Order(StringComparer.Ordinal),
+            ];
+        }
+    }
+
     /// <summary>A customer's current metadata.</summary>
     public IReadOnlyDictionary<string, string> CustomerMetadata(string customerId)
     {
