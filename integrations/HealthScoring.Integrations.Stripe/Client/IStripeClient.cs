@@ -27,8 +27,11 @@ public interface IStripeClient
     /// </summary>
     IAsyncEnumerable<StripeObject> ListEventsAsync(string? after, StripeEventListOptions? options = null, CancellationToken cancellationToken = default);
 
-    /// <summary>The newest event of any type (<c>GET /v1/events?limit=1</c>), or null when the account has none.</summary>
-    Task<StripeObject?> GetLatestEventAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The newest event (<c>GET /v1/events?limit=1</c>), of the given <see cref="StripeEventListOptions.Types"/> when set, or
+    /// null when there is none. Filtering by the same types later keeps it a valid <c>ending_before</c> cursor.
+    /// </summary>
+    Task<StripeObject?> GetLatestEventAsync(StripeEventListOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// <c>POST /v1/customers/{id}</c> with <c>metadata[k]=v</c>; Stripe merges it into the existing metadata, and a null or

@@ -60,6 +60,21 @@ public sealed class StripeClient : IStripeClient
 
     public IAsyncEnumerable<StripeObject> ListEventsAsync(string? after, StripeEventListOptions? options = null, CancellationToken cancellationToken = default)
     {
+        var query = EventFilters(options);
+        var limit = PageSizeOf(options?.PageSize);
+        return after is null ? AllEventsOldestFirstAsync(query, limit, cancellationToken) : EventsAfterAsync(after, query, limit, cancellationToken);
+    }
+
+    public async Task<StripeObject?> GetLatestEventAsync(StripeEventListOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var query = EventFilters(options);
+        query.Add(new("limit", "1"));
+        var (items, _) = await GetPageAsync("v1/events", query, cancellationToken);
+        return items.Count == 0 ? null : items[0];
+    }
+
+    private static List<KeyValuePair<string, string>> EventFilters(StripeEventListOptions? options)
+    {
         var types = options?.Types ?? [];
         if (types.Count > 20)
         {
@@ -73,14 +88,7 @@ public sealed class StripeClient : IStripeClient
             query.Add(new("created[gte]", Unix(from)));
         }
 
-        var limit = PageSizeOf(options?.PageSize);
-        return after is null ? AllEventsOldestFirstAsync(query, limit, cancellationToken) : EventsAfterAsync(after, query, limit, cancellationToken);
-    }
-
-    public async Task<StripeObject?> GetLatestEventAsync(CancellationToken cancellationToken = default)
-    {
-        var (items, _) = await GetPageAsync("v1/events", [new("limit", "1")], cancellationToken);
-        return items.Count == 0 ? null : items[0];
+        return query;
     }
 
     public async Task<StripeObject> UpdateCustomerMetadataAsync(

@@ -114,7 +114,7 @@ public sealed class StripeSync
             if (cursor is null)
             {
                 // Noted before listing, so whatever changes while the listing runs is read as events afterwards.
-                var newest = await _client.GetLatestEventAsync(cancellationToken);
+                var newest = await _client.GetLatestEventAsync(new StripeEventListOptions { Types = _options.EventTypes }, cancellationToken);
                 cursor = new StripeSyncCursor { Stage = StripeSyncStage.Customers, LastEventId = newest?.Id, SnapshotStartedAt = _clock.GetUtcNow() };
                 await _cursors.SaveAsync(tenantId, cursor, cancellationToken);
                 _logger.LogInformation("Stripe sync for tenant {Tenant}: snapshot starts after event {EventId}", tenantId, cursor.LastEventId ?? "(none)");

@@ -18,7 +18,7 @@ public sealed class StripeClientConfigurationTests
         first.IsEnabled.ShouldBeFalse();
         second.IsEnabled.ShouldBeFalse();
         host.Resolve<StripeIntegrationStatus>().IsEnabled.ShouldBeFalse();
-        await Should.ThrowAsync<StripeDisabledException>(() => first.GetLatestEventAsync(Ct));
+        await Should.ThrowAsync<StripeDisabledException>(() => first.GetLatestEventAsync(cancellationToken: Ct));
         await Should.ThrowAsync<StripeDisabledException>(() =>
             first.UpdateCustomerMetadataAsync("cus_1", new Dictionary<string, string?> { ["health_score"] = "1" }, cancellationToken: Ct));
         host.Logs.Lines.Count(l => l.Contains("Stripe integration is off", StringComparison.Ordinal)).ShouldBe(1);
@@ -38,7 +38,7 @@ public sealed class StripeClientConfigurationTests
 
             host.Client.IsEnabled.ShouldBeTrue();
             host.Resolve<StripeIntegrationStatus>().Options.SecretKey.ShouldBe("sk_test_from_environment");
-            var error = await Should.ThrowAsync<StripeApiException>(() => host.Client.GetLatestEventAsync(Ct));
+            var error = await Should.ThrowAsync<StripeApiException>(() => host.Client.GetLatestEventAsync(cancellationToken: Ct));
             error.StatusCode.ShouldBe(401, "the fake expects its own key, so the environment's key was the one sent");
         }
         finally
@@ -53,7 +53,7 @@ public sealed class StripeClientConfigurationTests
         await using var host = await StripeTestHost.StartAsync(maxRetries: 2);
         var customer = host.Fake.AddCustomer();
         host.Fake.FailNext(1, 500);
-        await host.Client.GetLatestEventAsync(Ct);
+        await host.Client.GetLatestEventAsync(cancellationToken: Ct);
         host.Fake.FailNext(3, 503);
         var error = await Should.ThrowAsync<StripeApiException>(() =>
             host.Client.UpdateCustomerMetadataAsync(customer, new Dictionary<string, string?> { ["health_score"] = "1" }, cancellationToken: Ct));
@@ -72,7 +72,7 @@ public sealed class StripeClientConfigurationTests
         await using var host = await StripeTestHost.StartAsync(withKey: false, configure: c =>
             c.AddInMemoryCollection(new Dictionary<string, string?> { ["Stripe:SecretKey"] = "sk_test_wrong_key_0123456789" }));
 
-        var error = await Should.ThrowAsync<StripeApiException>(() => host.Client.GetLatestEventAsync(Ct));
+        var error = await Should.ThrowAsync<StripeApiException>(() => host.Client.GetLatestEventAsync(cancellationToken: Ct));
 
         error.StatusCode.ShouldBe(401);
         error.Message.ShouldNotContain("sk_test_wrong_key_0123456789");

@@ -70,17 +70,20 @@ public sealed class StripeClientTests
     }
 
     [Fact]
-    public async Task The_newest_event_marks_where_the_account_is()
+    public async Task The_newest_event_of_the_wanted_types_marks_where_the_account_is()
     {
         await using var host = await StripeTestHost.StartAsync();
-        (await host.Client.GetLatestEventAsync(Ct)).ShouldBeNull();
+        (await host.Client.GetLatestEventAsync(cancellationToken: Ct)).ShouldBeNull();
         var customer = host.Fake.AddCustomer();
         host.Fake.AddEvent("customer.created", host.Fake.GetObject(customer));
         var second = host.Fake.AddEvent("customer.updated", host.Fake.GetObject(customer));
 
-        var latest = await host.Client.GetLatestEventAsync(Ct);
+        host.Fake.AddEvent("payout.paid", new System.Text.Json.Nodes.JsonObject { ["id"] = "po_1", ["object"] = "payout" });
+
+        var latest = await host.Client.GetLatestEventAsync(new StripeEventListOptions { Types = StripeEventParser.HandledEventTypes }, Ct);
 
         latest.ShouldNotBeNull().Json.GetRawText().ShouldBe(second);
+        (await host.Client.GetLatestEventAsync(cancellationToken: Ct)).ShouldNotBeNull().ParseEvent().ShouldBeOfType<IgnoredStripeEvent>();
     }
 
     [Fact]
@@ -175,7 +178,7 @@ public sealed class StripeClientTests
         host.Fake.FailNext(1, 409, shouldRetry: true);
         host.Fake.FailNext(1, 400, shouldRetry: true);
 
-        (await host.Client.GetLatestEventAsync(Ct)).ShouldBeNull();
+        (await host.Client.GetLatestEventAsync(cancellationToken: Ct)).ShouldBeNull();
 
         host.Fake.Requests.Select(r => r.StatusCode).ShouldBe([409, 400, 200]);
     }
@@ -186,7 +189,7 @@ public sealed class StripeClientTests
         await using var host = await StripeTestHost.StartAsync();
         host.Fake.FailNext(2, 429);
 
-        (await host.Client.GetLatestEventAsync(Ct)).ShouldBeNull();
+        (await host.Client.GetLatestEventAsync(cancellationToken: Ct)).ShouldBeNull();
 
         host.Fake.Requests.Select(r => r.StatusCode).ShouldBe([429, 429, 200]);
     }
@@ -233,7 +236,7 @@ public sealed class StripeClientTests
         await using var host = await StripeTestHost.StartAsync(maxRetries: 3);
         host.Fake.FailNext(10, 503);
 
-        var error = await Should.ThrowAsync<StripeApiException>(() => host.Client.GetLatestEventAsync(Ct));
+        var error = await Should.ThrowAsync<StripeApiException>(() => host.Client.GetLatestEventAsync(cancellationToken: Ct));
 
         error.StatusCode.ShouldBe(503);
         host.Fake.Requests.Count.ShouldBe(4);
@@ -260,7 +263,7 @@ public sealed class StripeClientTests
         await using var host = await StripeTestHost.StartAsync(requestTimeout: TimeSpan.FromMilliseconds(300));
         host.Fake.DelayNext(1, TimeSpan.FromSeconds(5));
 
-        (await host.Client.GetLatestEventAsync(Ct)).ShouldBeNull();
+        (await host.Client.GetLatestEventAsync(cancellationToken: Ct)).ShouldBeNull();
 
         host.Fake.Requests.Count(r => r.StatusCode == 200).ShouldBe(1);
     }
@@ -271,7 +274,7 @@ public sealed class StripeClientTests
         await using var host = await StripeTestHost.StartAsync(maxRetries: 1);
         host.Fake.DropNext(2);
 
-        var error = await Should.ThrowAsync<StripeApiException>(() => host.Client.GetLatestEventAsync(Ct));
+        var error = await Should.ThrowAsync<StripeApiException>(() => host.Client.GetLatestEventAsync(cancellationToken: Ct));
 
         error.StatusCode.ShouldBeNull();
         error.Type.ShouldBe("api_connection_error");

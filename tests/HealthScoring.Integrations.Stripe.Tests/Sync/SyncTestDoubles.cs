@@ -80,9 +80,9 @@ internal sealed class HookedStripeClient(IStripeClient inner) : IStripeClient
     public IAsyncEnumerable<StripeObject> ListEventsAsync(string? after, StripeEventListOptions? options = null, CancellationToken cancellationToken = default) =>
         inner.ListEventsAsync(after, options, cancellationToken);
 
-    public async Task<StripeObject?> GetLatestEventAsync(CancellationToken cancellationToken = default)
+    public async Task<StripeObject?> GetLatestEventAsync(StripeEventListOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var latest = await inner.GetLatestEventAsync(cancellationToken);
+        var latest = await inner.GetLatestEventAsync(options, cancellationToken);
         AfterLatestEvent?.Invoke();
         return latest;
     }
