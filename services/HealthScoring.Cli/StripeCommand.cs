@@ -1,3 +1,4 @@
+using HealthScoring.Integrations.Stripe.Sync;
 using System.CommandLine;
 using HealthScoring.Api.Billing;
 using HealthScoring.Api.Tenancy;
@@ -32,8 +33,25 @@ internal static class StripeCommand
                 return 0;
             }, ct);
         });
-        var stripe = new Command("stripe", "Stripe settings.");
+        var sync = new Command("sync", "Pull customers, subscriptions and invoices from Stripe (first run), then new events, into the tenant's billing history; needs Stripe__SecretKey. Resumes where it stopped.") { tenant };
+        sync.SetAction((parse, ct) => CliHost.RunAsync(async (services, _) =>
+        {
+            var tenantId = parse.GetValue(tenant)!;
+            await services.GetRequiredService<ApiKeyStore>().EnsureTenantAsync(tenantId, ct);
+            var report = await services.GetRequiredService<StripeSync>().RunAsync(tenantId, new Progress<StripeSyncReport>(r =>
+                Console.WriteLine($"  {r.Stage}: {r.CustomersListed:N0} customers, {r.SubscriptionsListed:N0} subscriptions, {r.InvoicesListed:N0} invoices, {r.EventsListed:N0} events; {r.FactsStored:N0} facts")), ct);
+            if (report.Disabled)
+            {
+                AnsiConsole.MarkupLine("[yellow]Stripe sync is off:[/] set Stripe__SecretKey (a restricted key with read access to customers, subscriptions, invoices and events).");
+                return 1;
+            }
+
+            AnsiConsole.MarkupLineInterpolated($"Synced tenant [bold]{tenantId}[/]: {report.CustomersListed:N0} customers, {report.SubscriptionsListed:N0} subscriptions, {report.InvoicesListed:N0} invoices, {report.EventsListed:N0} events listed; {report.FactsStored:N0} billing facts handed to ingestion (already stored ones are skipped), {report.Invalid:N0} invalid.");
+            return 0;
+        }, ct));
+        var stripe = new Command("stripe", "Stripe settings and sync.");
         stripe.Subcommands.Add(configure);
+        stripe.Subcommands.Add(sync);
         return stripe;
     }
 }

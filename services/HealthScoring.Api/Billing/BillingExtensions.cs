@@ -1,3 +1,6 @@
+using HealthScoring.Integrations.Stripe.Client;
+using HealthScoring.Integrations.Stripe.Sync;
+
 namespace HealthScoring.Api.Billing;
 
 public static class BillingExtensions
@@ -7,6 +10,12 @@ public static class BillingExtensions
         builder.Services.AddSingleton(BillingMigrations.Set);
         builder.Services.AddSingleton<StripeSettingsStore>();
         builder.Services.AddSingleton<BillingIngestion>();
+
+        // Outbound Stripe (sync, customer metadata, meter events): off, with one log line, without Stripe:SecretKey.
+        builder.Services.AddStripeClient(builder.Configuration);
+        builder.Services.AddSingleton<IStripeSyncCursorStore, PostgresStripeSyncCursorStore>();
+        builder.Services.AddSingleton<IBillingFactSink, BillingIngestionSink>();
+        builder.Services.AddSingleton(sp => new StripeSync(sp.GetRequiredService<IStripeClient>(), sp.GetRequiredService<IBillingFactSink>(), sp.GetRequiredService<IStripeSyncCursorStore>(), null, sp.GetRequiredService<ILogger<StripeSync>>()));
         return builder;
     }
 }

@@ -21,5 +21,12 @@ internal static class BillingMigrations
                 primary key (tenant_id, customer_id)
             );
             """),
+        new(2, "stripe sync cursors", """
+            create table {schema}.stripe_sync_cursors (
+                tenant_id  text primary key,
+                cursor     jsonb not null,
+                updated_at timestamptz not null default now()
+            );
+            """),
     ]);
 }
