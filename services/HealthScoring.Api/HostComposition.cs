@@ -1,3 +1,5 @@
+using HealthScoring.Integrations.HubSpot;
+using HealthScoring.Integrations.HubSpot.Consumers;
 using HealthScoring.Api.Alerts;
 using HealthScoring.Api.Accounts;
 using HealthScoring.Api.Billing;
@@ -16,7 +18,16 @@ public static class HostComposition
         builder.Services.AddProblemDetails();
         builder.AddHealthScoringCore();
         builder.AddAccountsProjection();
-        builder.AddAlertPublishing();
+        // HubSpot is off (one log line) without HubSpot:AccessToken; alerts are still stored and shown.
+        builder.Services.AddHubSpot(builder.Configuration);
+        var hubSpotOn = !string.IsNullOrWhiteSpace(builder.Configuration["HubSpot:AccessToken"]);
+        builder.AddAlertPublishing(bus =>
+        {
+            if (hubSpotOn)
+            {
+                bus.AddHubSpotConsumers();
+            }
+        });
         builder.ConfigureGrpcEndpoint();
         builder.Services.AddGrpcFraming(builder.Configuration);
         return builder;
