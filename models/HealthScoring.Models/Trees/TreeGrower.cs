@@ -87,8 +87,6 @@ internal sealed class GrownTree
 /// </summary>
 internal sealed class TreeGrower
 {
-    public static readonly System.Diagnostics.Stopwatch BuildTime = new(), SplitTime = new(), PartitionTime = new(), FindTime = new();
-    public static long Updates; public static readonly System.Diagnostics.Stopwatch AccTime = new(), SubTime = new(), BestTime = new(), GatherTime = new();
     /// <summary>Below this many (row, feature) updates a node's histograms are built on the calling thread.</summary>
     private const int ParallelWorkThreshold = 32_768;
 
@@ -184,9 +182,7 @@ internal sealed class TreeGrower
 
             var parent = _candidates[best];
             _candidates.RemoveAt(best);
-            PartitionTime.Start();
             var (left, right) = Split(parent, tree);
-            PartitionTime.Stop();
             leaves++;
 
             var moreSplits = leaves < maxLeaves;
@@ -322,18 +318,10 @@ internal sealed class TreeGrower
     /// </summary>
     private void Build(Leaf build, Leaf? derive, Leaf[] search)
     {
-        Updates += (long)build.Count * _active.Length;
-        BuildTime.Start();
-        try { BuildInner(build, derive, search); } finally { BuildTime.Stop(); }
-    }
-
-    private void BuildInner(Leaf build, Leaf? derive, Leaf[] search)
-    {
         var order = _order;
         var gradients = _gradients;
         var hessians = _hessians;
         var end = build.Start + build.Count;
-        GatherTime.Start();
         var ordered = _ordered;
         for (var i = build.Start; i < end; i++)
         {
@@ -341,7 +329,6 @@ internal sealed class TreeGrower
             ordered[i] = Vector128.Create(gradients[r], (double)hessians[r]);
         }
 
-        GatherTime.Stop();
         var features = _active.Length;
         var chunks = Math.Min(_threads, features);
         if ((long)build.Count * features < ParallelWorkThreshold)
@@ -395,11 +382,8 @@ internal sealed class TreeGrower
             Array.Clear(histogram, offsets[f], binCounts[f] + 1);
         }
 
-        AccTime.Start();
         Accumulate(histogram, build.Start, build.Count, from, to);
-        AccTime.Stop();
 
-        SubTime.Start();
         if (derive is not null)
         {
             var target = derive.Histogram!;
@@ -418,8 +402,6 @@ internal sealed class TreeGrower
             }
         }
 
-        SubTime.Stop();
-        BestTime.Start();
         best0 = SplitCandidate.None;
         best1 = SplitCandidate.None;
         for (var s = 0; s < search.Length; s++)
@@ -444,7 +426,6 @@ internal sealed class TreeGrower
                 best1 = best;
             }
         }
-        BestTime.Stop();
     }
 
     /// <summary>
