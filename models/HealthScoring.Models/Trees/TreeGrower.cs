@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -335,13 +336,7 @@ internal sealed class TreeGrower
         }
 
         var features = _active.Length;
-        var chunks = Math.Min(_threads, features);
-        if ((long)build.Count * features < ParallelWorkThreshold)
-        {
-            chunks = 1;
-        }
-
-        if (chunks <= 1)
+        if (_threads <= 1 || (long)build.Count * features < ParallelWorkThreshold)
         {
             BuildChunk(build, dense, derive, search, 0, features, out var best0, out var best1);
             search[0].Best = best0;
@@ -353,12 +348,18 @@ internal sealed class TreeGrower
             return;
         }
 
+        // Work items of four features (one pass over the rows each), claimed one at a time: a thread that the
+        // machine does not schedule soon holds up at most one item, not half the features.
+        var chunks = (features + 3) / 4;
         var results = new SplitCandidate[chunks * 2];
-        Parallel.For(0, chunks, _parallel, c =>
+        Parallel.ForEach(Partitioner.Create(0, chunks, 1), _parallel, range =>
         {
-            var from = (int)((long)c * features / chunks);
-            var to = (int)((long)(c + 1) * features / chunks);
-            BuildChunk(build, dense, derive, search, from, to, out results[2 * c], out results[(2 * c) + 1]);
+            for (var c = range.Item1; c < range.Item2; c++)
+            {
+                var from = c * 4;
+                var to = Math.Min(features, from + 4);
+                BuildChunk(build, dense, derive, search, from, to, out results[2 * c], out results[(2 * c) + 1]);
+            }
         });
 
         for (var s = 0; s < search.Length; s++)
