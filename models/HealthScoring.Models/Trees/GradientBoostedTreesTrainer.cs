@@ -180,7 +180,8 @@ public sealed class GradientBoostedTreesTrainer : IBinaryTrainer
         Array.Fill(scores, initialScore);
         var pairs = new Vector128<double>[rows];
 
-        var grower = new TreeGrower(bins, rows, binning, o, parallel, threads);
+        using var team = new WorkerTeam(threads);
+        var grower = new TreeGrower(bins, rows, binning, o, team);
         var grown = new GrownTree();
         var nodes = new NodeLists();
         var treeStarts = new List<int>();
@@ -204,7 +205,7 @@ public sealed class GradientBoostedTreesTrainer : IBinaryTrainer
         for (var t = 0; t < o.NumberOfTrees; t++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            ComputeGradients(scores, labels, weights, pairs, parallel);
+            ComputeGradients(scores, labels, weights, pairs, team);
 
             int[]? rowsOfTree = null;
             if (sample is not null)
@@ -275,11 +276,11 @@ public sealed class GradientBoostedTreesTrainer : IBinaryTrainer
     }
 
     /// <summary>Log-loss (gradient, hessian) pairs at the current scores, in parallel over row blocks.</summary>
-    private static void ComputeGradients(double[] scores, bool[] labels, double[]? weights, Vector128<double>[] pairs, ParallelOptions parallel)
+    private static void ComputeGradients(double[] scores, bool[] labels, double[]? weights, Vector128<double>[] pairs, WorkerTeam team)
     {
         const int block = 16_384;
         var blocks = (scores.Length + block - 1) / block;
-        Parallel.For(0, blocks, parallel, b =>
+        team.Run(blocks, b =>
         {
             var end = Math.Min(scores.Length, (b + 1) * block);
             for (var i = b * block; i < end; i++)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -95,8 +94,7 @@ internal sealed class TreeGrower
     private readonly int _rows;
     private readonly FeatureBinning _binning;
     private readonly GradientBoostedTreesTrainer.Options _options;
-    private readonly ParallelOptions _parallel;
-    private readonly int _threads;
+    private readonly WorkerTeam _team;
     private readonly int[] _order;
     private readonly int[] _scratch;
     private readonly Vector128<double>[] _ordered; // (gradient, hessian) by position in _order, for the node being built
@@ -108,14 +106,13 @@ internal sealed class TreeGrower
     private bool _allRows;
     private float[]? _weights;
 
-    public TreeGrower(byte[] bins, int rows, FeatureBinning binning, GradientBoostedTreesTrainer.Options options, ParallelOptions parallel, int threads)
+    public TreeGrower(byte[] bins, int rows, FeatureBinning binning, GradientBoostedTreesTrainer.Options options, WorkerTeam team)
     {
         _bins = bins;
         _rows = rows;
         _binning = binning;
         _options = options;
-        _parallel = parallel;
-        _threads = threads;
+        _team = team;
         _order = new int[rows];
         _scratch = new int[rows];
         _ordered = new Vector128<double>[rows];
@@ -336,7 +333,7 @@ internal sealed class TreeGrower
         }
 
         var features = _active.Length;
-        if (_threads <= 1 || (long)build.Count * features < ParallelWorkThreshold)
+        if (_team.Threads <= 1 || (long)build.Count * features < ParallelWorkThreshold)
         {
             BuildChunk(build, dense, derive, search, 0, features, out var best0, out var best1);
             search[0].Best = best0;
@@ -348,18 +345,14 @@ internal sealed class TreeGrower
             return;
         }
 
-        // Work items of four features (one pass over the rows each), claimed one at a time: a thread that the
-        // machine does not schedule soon holds up at most one item, not half the features.
+        // Work items of four features (one pass over the rows each), claimed one at a time by the team.
         var chunks = (features + 3) / 4;
         var results = new SplitCandidate[chunks * 2];
-        Parallel.ForEach(Partitioner.Create(0, chunks, 1), _parallel, range =>
+        _team.Run(chunks, c =>
         {
-            for (var c = range.Item1; c < range.Item2; c++)
-            {
-                var from = c * 4;
-                var to = Math.Min(features, from + 4);
-                BuildChunk(build, dense, derive, search, from, to, out results[2 * c], out results[(2 * c) + 1]);
-            }
+            var from = c * 4;
+            var to = Math.Min(features, from + 4);
+            BuildChunk(build, dense, derive, search, from, to, out results[2 * c], out results[(2 * c) + 1]);
         });
 
         for (var s = 0; s < search.Length; s++)
