@@ -112,6 +112,8 @@ internal sealed class WorkerTeam : IDisposable
             {
                 if (Stopwatch.GetElapsedTime(idleSince) < SpinTime)
                 {
+                    // Spin politely (soon yielding): when the process gets less than all cores (a busy machine,
+                    // CPU shared per session), a busy spin would take its time from the thread doing the work.
                     spin.SpinOnce(sleep1Threshold: -1);
                     continue;
                 }
