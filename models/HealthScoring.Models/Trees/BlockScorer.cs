@@ -23,7 +23,7 @@ internal sealed class BlockScorer
     [StructLayout(LayoutKind.Sequential)]
     private struct Split
     {
-        public int Column;        // feature * BlockRows: where the feature's values start in the transposed block
+        public nint Offset;       // feature * BlockRows * 4: byte offset of the feature's values in the transposed block
         public float Threshold;
         public uint Kept;         // all leaves but those of the left subtree: what survives when the row goes right
     }
@@ -107,7 +107,7 @@ internal sealed class BlockScorer
 
                 var (lo, hi) = leafRange[trees.Left[n] - first];
                 var mask = (uint)(((1UL << (hi + 1)) - 1) ^ ((1UL << lo) - 1));
-                var split = new Split { Column = trees.Feature[n] * BlockRows, Threshold = trees.Threshold[n], Kept = ~mask };
+                var split = new Split { Offset = (nint)trees.Feature[n] * BlockRows * sizeof(float), Threshold = trees.Threshold[n], Kept = ~mask };
                 if (trees.DefaultLeft[n])
                 {
                     splits.Add(split);
@@ -202,7 +202,7 @@ internal sealed class BlockScorer
         sums.AsSpan(0, count).CopyTo(destination);
     }
 
-    // The hot loops index through refs: every Column is below features * BlockRows, every leaf index below the
+    // The hot loops index through refs: every Offset is within the block (features * BlockRows floats), every leaf index below the
     // tree's leaf count (the leftmost surviving leaf always exists), both checked when the scorer is built.
     // AVX-512: the compare yields a mask register and the AND is masked by it; leaf values are looked up 8 rows at
     // a time with two-table permutes (16 doubles each) from the tree's 32 leaf slots, and summed in registers.
@@ -219,26 +219,26 @@ internal sealed class BlockScorer
         {
             var v0 = Vector512<uint>.AllBitsSet;
             var (v1, v2, v3) = (v0, v0, v0);
-            int n = _splitStart[t], middle = _defaultRightStart[t], end = _splitStart[t + 1];
-            for (; n < middle; n++)
+            ref var s = ref Unsafe.Add(ref split, _splitStart[t]);
+            ref var middle = ref Unsafe.Add(ref split, _defaultRightStart[t]);
+            ref var end = ref Unsafe.Add(ref split, _splitStart[t + 1]);
+            for (; Unsafe.IsAddressLessThan(ref s, ref middle); s = ref Unsafe.Add(ref s, 1))
             {
-                ref var s = ref Unsafe.Add(ref split, n);
                 var threshold = Vector512.Create(s.Threshold);
                 var kept = Vector512.Create(s.Kept);
-                ref var column = ref Unsafe.Add(ref x, s.Column);
+                ref var column = ref Unsafe.AddByteOffset(ref x, s.Offset);
                 v0 = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.LoadUnsafe(ref column), threshold).AsUInt32(), v0 & kept, v0);
                 v1 = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.LoadUnsafe(ref column, 16), threshold).AsUInt32(), v1 & kept, v1);
                 v2 = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.LoadUnsafe(ref column, 32), threshold).AsUInt32(), v2 & kept, v2);
                 v3 = Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.LoadUnsafe(ref column, 48), threshold).AsUInt32(), v3 & kept, v3);
             }
 
-            for (; n < end; n++)
+            for (; Unsafe.IsAddressLessThan(ref s, ref end); s = ref Unsafe.Add(ref s, 1))
             {
                 // Default right: "not x ≤ threshold" also holds for NaN.
-                ref var s = ref Unsafe.Add(ref split, n);
                 var threshold = Vector512.Create(s.Threshold);
                 var kept = Vector512.Create(s.Kept);
-                ref var column = ref Unsafe.Add(ref x, s.Column);
+                ref var column = ref Unsafe.AddByteOffset(ref x, s.Offset);
                 v0 = Vector512.ConditionalSelect(~Vector512.LessThanOrEqual(Vector512.LoadUnsafe(ref column), threshold).AsUInt32(), v0 & kept, v0);
                 v1 = Vector512.ConditionalSelect(~Vector512.LessThanOrEqual(Vector512.LoadUnsafe(ref column, 16), threshold).AsUInt32(), v1 & kept, v1);
                 v2 = Vector512.ConditionalSelect(~Vector512.LessThanOrEqual(Vector512.LoadUnsafe(ref column, 32), threshold).AsUInt32(), v2 & kept, v2);
@@ -315,7 +315,7 @@ internal sealed class BlockScorer
                 ref var s = ref Unsafe.Add(ref split, n);
                 var threshold = Vector256.Create(s.Threshold);
                 var ruledOut = ~Vector256.Create(s.Kept);
-                ref var column = ref Unsafe.Add(ref x, s.Column);
+                ref var column = ref Unsafe.AddByteOffset(ref x, s.Offset);
                 v0 = Vector256.AndNot(v0, Vector256.GreaterThan(Vector256.LoadUnsafe(ref column), threshold).AsUInt32() & ruledOut);
                 v1 = Vector256.AndNot(v1, Vector256.GreaterThan(Vector256.LoadUnsafe(ref column, 8), threshold).AsUInt32() & ruledOut);
                 v2 = Vector256.AndNot(v2, Vector256.GreaterThan(Vector256.LoadUnsafe(ref column, 16), threshold).AsUInt32() & ruledOut);
@@ -327,7 +327,7 @@ internal sealed class BlockScorer
                 ref var s = ref Unsafe.Add(ref split, n);
                 var threshold = Vector256.Create(s.Threshold);
                 var ruledOut = ~Vector256.Create(s.Kept);
-                ref var column = ref Unsafe.Add(ref x, s.Column);
+                ref var column = ref Unsafe.AddByteOffset(ref x, s.Offset);
                 v0 = Vector256.AndNot(v0, Vector256.AndNot(ruledOut, Vector256.LessThanOrEqual(Vector256.LoadUnsafe(ref column), threshold).AsUInt32()));
                 v1 = Vector256.AndNot(v1, Vector256.AndNot(ruledOut, Vector256.LessThanOrEqual(Vector256.LoadUnsafe(ref column, 8), threshold).AsUInt32()));
                 v2 = Vector256.AndNot(v2, Vector256.AndNot(ruledOut, Vector256.LessThanOrEqual(Vector256.LoadUnsafe(ref column, 16), threshold).AsUInt32()));

@@ -21,6 +21,7 @@ public sealed class GradientBoostedTreesModel : IBinaryModel
     private const int RowsPerTask = 64 * BlockScorer.BlockRows;
 
     private readonly string[] _featureNames;
+    private readonly IReadOnlyList<string> _readOnlyNames;
     private readonly float[][] _binUpperBounds;
     private readonly TreeEnsemble _trees;
     private readonly BlockScorer? _blockScorer;
@@ -29,8 +30,10 @@ public sealed class GradientBoostedTreesModel : IBinaryModel
     internal GradientBoostedTreesModel(string[] featureNames, double initialScore, float[][] binUpperBounds, TreeEnsemble trees)
     {
         _featureNames = featureNames;
+        _readOnlyNames = Array.AsReadOnly(featureNames);
         InitialScore = initialScore;
         _binUpperBounds = binUpperBounds;
+        BinUpperBounds = Array.AsReadOnly(binUpperBounds.Select(b => (IReadOnlyList<float>)Array.AsReadOnly(b)).ToArray());
         _trees = trees;
         _blockScorer = BlockScorer.TryCreate(trees);
         _baseValue = initialScore;
@@ -44,7 +47,7 @@ public sealed class GradientBoostedTreesModel : IBinaryModel
     public string Kind => ModelKind;
 
     /// <inheritdoc />
-    public IReadOnlyList<string> FeatureNames => _featureNames;
+    public IReadOnlyList<string> FeatureNames => _readOnlyNames;
 
     /// <summary>The raw score every row starts from: the log-odds of the (weighted) positive rate in training.</summary>
     public double InitialScore { get; }
@@ -53,7 +56,7 @@ public sealed class GradientBoostedTreesModel : IBinaryModel
     public int TreeCount => _trees.TreeCount;
 
     /// <summary>The per-feature upper bounds of the bins training used (missing values had a bin of their own).</summary>
-    public IReadOnlyList<IReadOnlyList<float>> BinUpperBounds => _binUpperBounds;
+    public IReadOnlyList<IReadOnlyList<float>> BinUpperBounds { get; }
 
     internal TreeEnsemble Trees => _trees;
 

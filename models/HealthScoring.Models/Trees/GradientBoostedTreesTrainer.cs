@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace HealthScoring.Models.Trees;
 
 /// <summary>
@@ -176,10 +178,10 @@ public sealed class GradientBoostedTreesTrainer : IBinaryTrainer
         var initialScore = Logistic.Logit(positive / total);
         var scores = new double[rows];
         Array.Fill(scores, initialScore);
-        var gradients = new float[rows];
-        var hessians = new float[rows];
+        var pairs = new Vector128<double>[rows];
 
-        var grower = new TreeGrower(bins, rows, binning, o, parallel, threads);
+        using var team = new WorkerTeam(threads);
+        var grower = new TreeGrower(bins, rows, binning, o, team);
         var grown = new GrownTree();
         var nodes = new NodeLists();
         var treeStarts = new List<int>();
@@ -203,7 +205,7 @@ public sealed class GradientBoostedTreesTrainer : IBinaryTrainer
         for (var t = 0; t < o.NumberOfTrees; t++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            ComputeGradients(scores, labels, weights, gradients, hessians, parallel);
+            ComputeGradients(scores, labels, weights, pairs, team);
 
             int[]? rowsOfTree = null;
             if (sample is not null)
@@ -237,7 +239,7 @@ public sealed class GradientBoostedTreesTrainer : IBinaryTrainer
                 Array.Sort(featuresOfTree);
             }
 
-            grower.Grow(gradients, hessians, rowWeights, rowsOfTree, sampleSize, featuresOfTree, grown);
+            grower.Grow(pairs, rowWeights, rowsOfTree, sampleSize, featuresOfTree, grown);
 
             var start = nodes.Count;
             treeStarts.Add(start);
@@ -273,12 +275,12 @@ public sealed class GradientBoostedTreesTrainer : IBinaryTrainer
         return new GradientBoostedTreesModel([.. features.ColumnNames], initialScore, binning.UpperBounds, ensemble);
     }
 
-    /// <summary>Log-loss gradients and hessians at the current scores, in parallel over row blocks.</summary>
-    private static void ComputeGradients(double[] scores, bool[] labels, double[]? weights, float[] gradients, float[] hessians, ParallelOptions parallel)
+    /// <summary>Log-loss (gradient, hessian) pairs at the current scores, in parallel over row blocks.</summary>
+    private static void ComputeGradients(double[] scores, bool[] labels, double[]? weights, Vector128<double>[] pairs, WorkerTeam team)
     {
         const int block = 16_384;
         var blocks = (scores.Length + block - 1) / block;
-        Parallel.For(0, blocks, parallel, b =>
+        team.Run(blocks, b =>
         {
             var end = Math.Min(scores.Length, (b + 1) * block);
             for (var i = b * block; i < end; i++)
@@ -286,8 +288,7 @@ public sealed class GradientBoostedTreesTrainer : IBinaryTrainer
                 // 1 / (1 + e^-s) is exact enough in double for any s (e^-s overflows to ∞ only where p is 0 anyway).
                 var p = 1 / (1 + Math.Exp(-scores[i]));
                 var w = weights is null ? 1 : weights[i];
-                gradients[i] = (float)((p - (labels[i] ? 1 : 0)) * w);
-                hessians[i] = (float)(Math.Max(p * (1 - p), 1e-16) * w);
+                pairs[i] = Vector128.Create((p - (labels[i] ? 1 : 0)) * w, Math.Max(p * (1 - p), 1e-16) * w);
             }
         });
     }

@@ -87,8 +87,6 @@ internal sealed class GrownTree
 /// </summary>
 internal sealed class TreeGrower
 {
-    public static readonly System.Diagnostics.Stopwatch BuildTime = new(), SplitTime = new(), PartitionTime = new(), FindTime = new();
-    public static long Updates; public static readonly System.Diagnostics.Stopwatch AccTime = new(), SubTime = new(), BestTime = new(), GatherTime = new();
     /// <summary>Below this many (row, feature) updates a node's histograms are built on the calling thread.</summary>
     private const int ParallelWorkThreshold = 32_768;
 
@@ -96,8 +94,7 @@ internal sealed class TreeGrower
     private readonly int _rows;
     private readonly FeatureBinning _binning;
     private readonly GradientBoostedTreesTrainer.Options _options;
-    private readonly ParallelOptions _parallel;
-    private readonly int _threads;
+    private readonly WorkerTeam _team;
     private readonly int[] _order;
     private readonly int[] _scratch;
     private readonly Vector128<double>[] _ordered; // (gradient, hessian) by position in _order, for the node being built
@@ -105,18 +102,17 @@ internal sealed class TreeGrower
     private readonly List<Leaf> _candidates = [];
 
     private int[] _active = [];
-    private float[] _gradients = [];
-    private float[] _hessians = [];
+    private Vector128<double>[] _pairs = [];
+    private bool _allRows;
     private float[]? _weights;
 
-    public TreeGrower(byte[] bins, int rows, FeatureBinning binning, GradientBoostedTreesTrainer.Options options, ParallelOptions parallel, int threads)
+    public TreeGrower(byte[] bins, int rows, FeatureBinning binning, GradientBoostedTreesTrainer.Options options, WorkerTeam team)
     {
         _bins = bins;
         _rows = rows;
         _binning = binning;
         _options = options;
-        _parallel = parallel;
-        _threads = threads;
+        _team = team;
         _order = new int[rows];
         _scratch = new int[rows];
         _ordered = new Vector128<double>[rows];
@@ -139,13 +135,14 @@ internal sealed class TreeGrower
     }
 
     /// <summary>
-    /// Grows a tree on <paramref name="rows"/> (sorted; null: all rows) using the <paramref name="features"/>
-    /// (sorted) into <paramref name="tree"/>; leaf values are the Newton steps −G/(H+λ), not yet shrunk.
+    /// Grows a tree from the rows' (gradient, hessian) <paramref name="pairs"/> on <paramref name="rows"/> (sorted;
+    /// null: all rows) using the <paramref name="features"/> (sorted) into <paramref name="tree"/>; leaf values are
+    /// the Newton steps −G/(H+λ), not yet shrunk.
     /// </summary>
-    public void Grow(float[] gradients, float[] hessians, float[]? weights, int[]? rows, int rowCount, int[] features, GrownTree tree)
+    public void Grow(Vector128<double>[] pairs, float[]? weights, int[]? rows, int rowCount, int[] features, GrownTree tree)
     {
-        _gradients = gradients;
-        _hessians = hessians;
+        _pairs = pairs;
+        _allRows = rows is null;
         _weights = weights;
         _active = features;
         tree.Clear();
@@ -156,8 +153,8 @@ internal sealed class TreeGrower
         {
             var r = rows is null ? i : rows[i];
             _order[i] = r;
-            g += gradients[r];
-            h += hessians[r];
+            g += pairs[r].GetElement(0);
+            h += pairs[r].GetElement(1);
             cover += weights is null ? 1 : weights[r];
         }
 
@@ -184,9 +181,7 @@ internal sealed class TreeGrower
 
             var parent = _candidates[best];
             _candidates.RemoveAt(best);
-            PartitionTime.Start();
             var (left, right) = Split(parent, tree);
-            PartitionTime.Stop();
             leaves++;
 
             var moreSplits = leaves < maxLeaves;
@@ -322,36 +317,25 @@ internal sealed class TreeGrower
     /// </summary>
     private void Build(Leaf build, Leaf? derive, Leaf[] search)
     {
-        Updates += (long)build.Count * _active.Length;
-        BuildTime.Start();
-        try { BuildInner(build, derive, search); } finally { BuildTime.Stop(); }
-    }
-
-    private void BuildInner(Leaf build, Leaf? derive, Leaf[] search)
-    {
-        var order = _order;
-        var gradients = _gradients;
-        var hessians = _hessians;
-        var end = build.Start + build.Count;
-        GatherTime.Start();
-        var ordered = _ordered;
-        for (var i = build.Start; i < end; i++)
+        // The rows' pairs in the node's order, so that every pass over the features reads them in sequence; not
+        // needed for the root of a tree on all rows, whose order is the rows' own.
+        var dense = _allRows && build.Count == _order.Length;
+        if (!dense)
         {
-            var r = order[i];
-            ordered[i] = Vector128.Create(gradients[r], (double)hessians[r]);
+            var order = _order;
+            var pairs = _pairs;
+            var ordered = _ordered;
+            var end = build.Start + build.Count;
+            for (var i = build.Start; i < end; i++)
+            {
+                ordered[i] = pairs[order[i]];
+            }
         }
 
-        GatherTime.Stop();
         var features = _active.Length;
-        var chunks = Math.Min(_threads, features);
-        if ((long)build.Count * features < ParallelWorkThreshold)
+        if (_team.Threads <= 1 || (long)build.Count * features < ParallelWorkThreshold)
         {
-            chunks = 1;
-        }
-
-        if (chunks <= 1)
-        {
-            BuildChunk(build, derive, search, 0, features, out var best0, out var best1);
+            BuildChunk(build, dense, derive, search, 0, features, out var best0, out var best1);
             search[0].Best = best0;
             if (search.Length > 1)
             {
@@ -361,12 +345,14 @@ internal sealed class TreeGrower
             return;
         }
 
+        // Work items of four features (one pass over the rows each), claimed one at a time by the team.
+        var chunks = (features + 3) / 4;
         var results = new SplitCandidate[chunks * 2];
-        Parallel.For(0, chunks, _parallel, c =>
+        _team.Run(chunks, c =>
         {
-            var from = (int)((long)c * features / chunks);
-            var to = (int)((long)(c + 1) * features / chunks);
-            BuildChunk(build, derive, search, from, to, out results[2 * c], out results[(2 * c) + 1]);
+            var from = c * 4;
+            var to = Math.Min(features, from + 4);
+            BuildChunk(build, dense, derive, search, from, to, out results[2 * c], out results[(2 * c) + 1]);
         });
 
         for (var s = 0; s < search.Length; s++)
@@ -384,7 +370,7 @@ internal sealed class TreeGrower
         }
     }
 
-    private void BuildChunk(Leaf build, Leaf? derive, Leaf[] search, int from, int to, out SplitCandidate best0, out SplitCandidate best1)
+    private void BuildChunk(Leaf build, bool dense, Leaf? derive, Leaf[] search, int from, int to, out SplitCandidate best0, out SplitCandidate best1)
     {
         var histogram = build.Histogram!;
         var offsets = _binning.HistogramOffset;
@@ -395,11 +381,8 @@ internal sealed class TreeGrower
             Array.Clear(histogram, offsets[f], binCounts[f] + 1);
         }
 
-        AccTime.Start();
-        Accumulate(histogram, build.Start, build.Count, from, to);
-        AccTime.Stop();
+        Accumulate(histogram, dense, build.Start, build.Count, from, to);
 
-        SubTime.Start();
         if (derive is not null)
         {
             var target = derive.Histogram!;
@@ -418,8 +401,6 @@ internal sealed class TreeGrower
             }
         }
 
-        SubTime.Stop();
-        BestTime.Start();
         best0 = SplitCandidate.None;
         best1 = SplitCandidate.None;
         for (var s = 0; s < search.Length; s++)
@@ -444,25 +425,31 @@ internal sealed class TreeGrower
                 best1 = best;
             }
         }
-        BestTime.Stop();
     }
 
     /// <summary>
-    /// Adds the rows of <c>order[start..start+count)</c> to the bins of features <c>_active[from..to)</c>, four
-    /// features per pass over the rows: their histograms (4 × 6 KB) stay in the L1 cache while the row indices and
-    /// gradient pairs are read once per four features instead of once per feature.
+    /// Adds the rows of <c>order[start..start+count)</c> (<paramref name="dense"/>: all rows, in row order) to the bins
+    /// of features <c>_active[from..to)</c>, four features per pass over the rows: their histograms (4 × 6 KB) stay
+    /// in the L1 cache while the row indices and gradient pairs are read once per four features, not once per feature.
     /// </summary>
-    private void Accumulate(HistogramBin[] histogram, int start, int count, int from, int to)
+    private void Accumulate(HistogramBin[] histogram, bool dense, int start, int count, int from, int to)
     {
         var a = from;
         for (; a + 4 <= to; a += 4)
         {
-            Accumulate4(histogram, start, count, _active[a], _active[a + 1], _active[a + 2], _active[a + 3]);
+            if (dense)
+            {
+                AccumulateDense4(histogram, count, _active[a], _active[a + 1], _active[a + 2], _active[a + 3]);
+            }
+            else
+            {
+                Accumulate4(histogram, start, count, _active[a], _active[a + 1], _active[a + 2], _active[a + 3]);
+            }
         }
 
         for (; a < to; a++)
         {
-            Accumulate1(histogram, start, count, _active[a]);
+            Accumulate1(histogram, dense, start, count, _active[a]);
         }
     }
 
@@ -496,11 +483,37 @@ internal sealed class TreeGrower
         }
     }
 
+    /// <summary><see cref="Accumulate4"/> for all rows in row order: no row indices to follow.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Accumulate1(HistogramBin[] histogram, int start, int count, int feature)
+    private void AccumulateDense4(HistogramBin[] histogram, int count, int f0, int f1, int f2, int f3)
+    {
+        ref var pairs = ref MemoryMarshal.GetArrayDataReference(_pairs);
+        ref var histograms = ref MemoryMarshal.GetArrayDataReference(histogram);
+        ref var bins = ref MemoryMarshal.GetArrayDataReference(_bins);
+        var offsets = _binning.HistogramOffset;
+        ref var h0 = ref Unsafe.Add(ref histograms, offsets[f0]);
+        ref var h1 = ref Unsafe.Add(ref histograms, offsets[f1]);
+        ref var h2 = ref Unsafe.Add(ref histograms, offsets[f2]);
+        ref var h3 = ref Unsafe.Add(ref histograms, offsets[f3]);
+        ref var c0 = ref Unsafe.Add(ref bins, f0 * _rows);
+        ref var c1 = ref Unsafe.Add(ref bins, f1 * _rows);
+        ref var c2 = ref Unsafe.Add(ref bins, f2 * _rows);
+        ref var c3 = ref Unsafe.Add(ref bins, f3 * _rows);
+        for (var r = 0; r < count; r++)
+        {
+            var pair = Unsafe.Add(ref pairs, r);
+            Add(ref Unsafe.Add(ref h0, Unsafe.Add(ref c0, r)), pair);
+            Add(ref Unsafe.Add(ref h1, Unsafe.Add(ref c1, r)), pair);
+            Add(ref Unsafe.Add(ref h2, Unsafe.Add(ref c2, r)), pair);
+            Add(ref Unsafe.Add(ref h3, Unsafe.Add(ref c3, r)), pair);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Accumulate1(HistogramBin[] histogram, bool dense, int start, int count, int feature)
     {
         ref var order = ref MemoryMarshal.GetArrayDataReference(_order);
-        ref var pairs = ref MemoryMarshal.GetArrayDataReference(_ordered);
+        ref var pairs = ref MemoryMarshal.GetArrayDataReference(dense ? _pairs : _ordered);
         ref var hist = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(histogram), _binning.HistogramOffset[feature]);
         ref var column = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bins), feature * _rows);
         var end = start + count;

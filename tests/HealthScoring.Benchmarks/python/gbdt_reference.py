@@ -3,7 +3,7 @@
 
 Fits scikit-learn's HistGradientBoostingClassifier and XGBoost (tree_method="hist") on the same CSV files as our
 trainer, with matched settings (trees, depth, leaves, learning rate, bins, L2, min samples per leaf, no early
-stopping, all cores), and measures fit time, test AUC and XGBoost's predict throughput. Prints one JSON object.
+stopping, all cores), and measures fit time (all cores, then one thread), test AUC and XGBoost's predict throughput. Prints one JSON object.
 """
 import argparse
 import json
@@ -16,6 +16,7 @@ import sklearn
 import xgboost as xgb
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
+from threadpoolctl import threadpool_limits
 
 
 def load(path):
@@ -57,26 +58,42 @@ def main():
     out = {"sklearn_version": sklearn.__version__, "xgboost_version": xgb.__version__,
            "train_rows": int(x_train.shape[0]), "test_rows": int(x_test.shape[0]), "features": int(x_train.shape[1])}
 
-    hgb = HistGradientBoostingClassifier(
-        max_iter=a.trees, learning_rate=a.learning_rate, max_depth=a.depth, max_leaf_nodes=a.leaves,
-        max_bins=a.max_bins, min_samples_leaf=a.min_samples_leaf, l2_regularization=a.l2,
-        early_stopping=False, random_state=0)
+    def sklearn_model():
+        return HistGradientBoostingClassifier(
+            max_iter=a.trees, learning_rate=a.learning_rate, max_depth=a.depth, max_leaf_nodes=a.leaves,
+            max_bins=a.max_bins, min_samples_leaf=a.min_samples_leaf, l2_regularization=a.l2,
+            early_stopping=False, random_state=0)
+
+    def xgboost_model(threads):
+        return xgb.XGBClassifier(
+            n_estimators=a.trees, learning_rate=a.learning_rate, max_depth=a.depth, max_leaves=a.leaves,
+            grow_policy="lossguide", tree_method="hist", max_bin=a.max_bins, reg_lambda=a.l2, min_child_weight=1.0,
+            n_jobs=threads, random_state=0)
+
+    hgb = sklearn_model()
     start = time.perf_counter()
     hgb.fit(x_train, y_train)
     out["sklearn_fit_seconds"] = time.perf_counter() - start
     out["sklearn_trees"] = int(hgb.n_iter_)
     out["sklearn_auc"] = float(roc_auc_score(y_test, hgb.predict_proba(x_test)[:, 1]))
 
-    booster_params = dict(
-        n_estimators=a.trees, learning_rate=a.learning_rate, max_depth=a.depth, max_leaves=a.leaves,
-        grow_policy="lossguide", tree_method="hist", max_bin=a.max_bins, reg_lambda=a.l2, min_child_weight=1.0,
-        n_jobs=a.threads, random_state=0)
-    model = xgb.XGBClassifier(**booster_params)
+    # One OpenMP thread: scikit-learn's per-core speed, which a loaded machine distorts less.
+    with threadpool_limits(limits=1):
+        single = sklearn_model()
+        start = time.perf_counter()
+        single.fit(x_train, y_train)
+        out["sklearn_fit_seconds_1_thread"] = time.perf_counter() - start
+
+    model = xgboost_model(a.threads)
     start = time.perf_counter()
     model.fit(x_train, y_train)
     out["xgboost_fit_seconds"] = time.perf_counter() - start
     booster = model.get_booster()
     out["xgboost_auc"] = float(roc_auc_score(y_test, booster.inplace_predict(x_test)))
+
+    start = time.perf_counter()
+    xgboost_model(1).fit(x_train, y_train)
+    out["xgboost_fit_seconds_1_thread"] = time.perf_counter() - start
 
     for threads, key in ((1, "xgboost_rows_per_second_1_thread"), (a.threads, "xgboost_rows_per_second_all_threads")):
         booster.set_param({"nthread": threads})

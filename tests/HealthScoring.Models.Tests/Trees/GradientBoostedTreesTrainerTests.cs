@@ -262,6 +262,22 @@ public class GradientBoostedTreesTrainerTests
     }
 
     [Fact]
+    public void A_validation_set_without_early_stopping_is_checked_but_does_not_change_the_model()
+    {
+        var (train, labels) = Ring(1_000, seed: 34);
+        var (validation, validationLabels) = Ring(300, seed: 35);
+        var trainer = new GradientBoostedTreesTrainer(Small with { NumberOfTrees = 10 });
+
+        var with = trainer.Fit(train, labels, validation, validationLabels, cancellationToken: Ct);
+        var without = trainer.Fit(train, labels, cancellationToken: Ct);
+
+        ModelFormat.ToBytes(with).ShouldBe(ModelFormat.ToBytes(without));
+        var (narrow, _) = Ring(300, seed: 36, features: 4);
+        Should.Throw<ArgumentException>(() => trainer.Fit(train, labels, narrow, validationLabels, cancellationToken: Ct)).Message.ShouldContain("4 columns");
+        Should.Throw<ArgumentException>(() => trainer.Fit(train, labels, validation, validationLabels.AsSpan(1), cancellationToken: Ct)).Message.ShouldContain("299 validation labels");
+    }
+
+    [Fact]
     public void Invalid_options_are_rejected_when_the_trainer_is_made()
     {
         Should.Throw<ArgumentOutOfRangeException>(() => new GradientBoostedTreesTrainer(new() { MaxBins = 256 })).ParamName.ShouldBe("MaxBins");
