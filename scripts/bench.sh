@@ -13,4 +13,5 @@ REPO=$(cd -- "$SCRIPT_DIR/.." && pwd -P)
 cd -- "$REPO"
 
 "$SCRIPT_DIR/services.sh" up
+"$SCRIPT_DIR/test-deps.sh" python3-sklearn python3-xgboost
 dotnet run -c Release --project tests/HealthScoring.Benchmarks -- "$@"

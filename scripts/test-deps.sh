@@ -2,12 +2,14 @@
 # test-deps.sh - installs what the test suite needs beyond .NET, from Debian packages:
 #   python3-grpcio, python3-protobuf  the gRPC interop client (tests/HealthScoring.Api.Tests/Grpc/interop_client.py)
 #   protobuf-compiler                 protoc 3.21, matching python3-protobuf, for google/rpc python classes
+# Extra package names as arguments are installed too (bench.sh adds python3-sklearn python3-xgboost, the
+# reference models of the models.gbdt benchmark).
 # Idempotent: when every package is installed it only runs `dpkg -s` and exits (well under a second).
 # apt-get update runs only when something is missing. Needs root, or sudo for apt-get.
 # The tests run these with /usr/bin/python3 (Debian's); a `python3` on PATH may be a pyenv one without them.
 set -euo pipefail
 
-packages=(python3-grpcio python3-protobuf protobuf-compiler)
+packages=(python3-grpcio python3-protobuf protobuf-compiler "$@")
 
 missing=()
 for p in "${packages[@]}"; do

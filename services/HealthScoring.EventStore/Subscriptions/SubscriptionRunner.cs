@@ -121,12 +121,21 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_loop is null || _stopping is null)
+        var stopping = _stopping;
+        if (_loop is null || stopping is null)
         {
             return;
         }
 
-        await _stopping.CancelAsync();
+        try
+        {
+            await stopping.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+
         await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
@@ -134,7 +143,9 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None);
-        _stopping?.Dispose();
+
+        // The host may still call StopAsync after the container has disposed us: it then finds nothing to stop.
+        Interlocked.Exchange(ref _stopping, null)?.Dispose();
     }
 
     /// <summary>Reads a subscription's saved checkpoint (null when it has never saved one).</summary>
