@@ -142,15 +142,16 @@ public sealed class TrainingService(AccountHistoryReader reader, ModelRegistry r
         object options = best.Algorithm == "gbdt" ? TreeOptions : LinearOptions;
         var registered = await registry.RegisterAsync(request.TenantId, target, best.Algorithm, model, schema, options, metrics, snapshotDates.Min(), snapshotDates.Max(), request.AsOf, request.HorizonDays, cancellationToken);
         var current = await registry.GetPromotedAsync(request.TenantId, target, cancellationToken);
-        var promote = request.ForcePromote || current is null || pooled.RocAuc >= current.Value.Info.Metrics.BacktestRocAuc;
+        // "At least as good": differences below a millionth are the same result (floating-point summation order).
+        var promote = request.ForcePromote || current is null || pooled.RocAuc >= current.Value.Info.Metrics.BacktestRocAuc - 1e-6;
         if (promote)
         {
             await registry.PromoteAsync(request.TenantId, target, registered.Version, cancellationToken);
         }
 
         var message = promote
-            ? current is null ? "Promoted (first model)." : request.ForcePromote ? "Promoted (--promote)." : $"Promoted: backtest AUC {pooled.RocAuc:F3} ≥ v{current.Value.Info.Version}'s {current.Value.Info.Metrics.BacktestRocAuc:F3}."
-            : $"Registered, not promoted: backtest AUC {pooled.RocAuc:F3} < promoted v{current!.Value.Info.Version}'s {current.Value.Info.Metrics.BacktestRocAuc:F3} (use --promote to force).";
+            ? current is null ? "Promoted (first model)." : request.ForcePromote ? "Promoted (--promote)." : $"Promoted: backtest AUC {pooled.RocAuc:F5} ≥ v{current.Value.Info.Version}'s {current.Value.Info.Metrics.BacktestRocAuc:F5}."
+            : $"Registered, not promoted: backtest AUC {pooled.RocAuc:F5} < promoted v{current!.Value.Info.Version}'s {current.Value.Info.Metrics.BacktestRocAuc:F5} (use --promote to force).";
         progress?.Report(($"{name}: done", 1));
         return new TrainingOutcome(target, registered with { PromotedAt = promote ? DateTimeOffset.UtcNow : null }, promote, candidates, message, snapshots.Count, positives, clean);
     }
