@@ -23,18 +23,10 @@ public static class ModelFormat
 {
     private const string Magic = "HSMODEL";
     // Starts with the kinds built into this assembly (BuiltInModelKinds), so Load needs no registration call first.
-    private static readonly Dictionary<string, Func<BinaryReader, int, IBinaryModel>> Readers = BuiltInModelKinds.Readers();
+    private static readonly FormatReaders<IBinaryModel> Readers = new(BuiltInModelKinds.Readers(), "model");
 
     /// <summary>Registers the reader of one model kind; <paramref name="read"/> gets the format version found in the header.</summary>
-    public static void RegisterReader(string kind, Func<BinaryReader, int, IBinaryModel> read)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(kind);
-        ArgumentNullException.ThrowIfNull(read);
-        lock (Readers)
-        {
-            Readers[kind] = read;
-        }
-    }
+    public static void RegisterReader(string kind, Func<BinaryReader, int, IBinaryModel> read) => Readers.Register(kind, read);
 
     /// <summary>Writes the header; the caller writes the body with the same writer.</summary>
     public static void WriteHeader(BinaryWriter writer, string kind, int formatVersion)
@@ -67,20 +59,9 @@ public static class ModelFormat
             throw new ModelFormatException("The saved model is truncated.", ex);
         }
 
-        Func<BinaryReader, int, IBinaryModel>? read;
-        lock (Readers)
-        {
-            Readers.TryGetValue(kind, out read);
-        }
-
-        if (read is null)
-        {
-            throw new ModelFormatException($"Unknown model kind '{kind}'.");
-        }
-
         try
         {
-            return read(reader, version);
+            return Readers.Read(reader, kind, version);
         }
         catch (EndOfStreamException ex)
         {

@@ -27,22 +27,14 @@ public interface ICalibrator
 /// </summary>
 public static class CalibratorFormat
 {
-    private static readonly Dictionary<string, Func<BinaryReader, int, ICalibrator>> Readers = new(StringComparer.Ordinal)
+    private static readonly FormatReaders<ICalibrator> Readers = new(new()
     {
         [PlattCalibrator.KindName] = PlattCalibrator.Read,
         [IsotonicCalibrator.KindName] = IsotonicCalibrator.Read,
-    };
+    }, "calibrator");
 
     /// <summary>Registers the reader of one calibrator kind; <paramref name="read"/> gets the format version found in the header.</summary>
-    public static void RegisterReader(string kind, Func<BinaryReader, int, ICalibrator> read)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(kind);
-        ArgumentNullException.ThrowIfNull(read);
-        lock (Readers)
-        {
-            Readers[kind] = read;
-        }
-    }
+    public static void RegisterReader(string kind, Func<BinaryReader, int, ICalibrator> read) => Readers.Register(kind, read);
 
     /// <summary>Writes the header; the caller writes the body with the same writer.</summary>
     public static void WriteHeader(BinaryWriter writer, string kind, int formatVersion)
@@ -58,13 +50,7 @@ public static class CalibratorFormat
         ArgumentNullException.ThrowIfNull(reader);
         var kind = reader.ReadString();
         var version = reader.ReadInt32();
-        Func<BinaryReader, int, ICalibrator>? read;
-        lock (Readers)
-        {
-            Readers.TryGetValue(kind, out read);
-        }
-
-        return read is null ? throw new ModelFormatException($"Unknown calibrator kind '{kind}'.") : read(reader, version);
+        return Readers.Read(reader, kind, version);
     }
 
     /// <summary>Saves to a byte array.</summary>
