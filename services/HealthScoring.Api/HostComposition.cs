@@ -47,6 +47,7 @@ public static class HostComposition
         app.MapHealth();
         app.MapSegmentIngestion();
         app.MapDataQuality();
+        app.MapAccounts();
         app.MapStripeWebhooks();
         app.MapPrivacy();
         app.MapIngestGrpc();

@@ -95,6 +95,7 @@ internal static class DataQualityCommands
         }, ct));
         var report = new Command("report", "Reports.");
         report.Subcommands.Add(quality);
+        report.Subcommands.Add(Models.UsageBillingCommand.Create(tenant));
         return report;
     }
 

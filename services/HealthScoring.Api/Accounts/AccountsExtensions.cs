@@ -13,6 +13,7 @@ public static class AccountsExtensions
         builder.Services.AddSingleton<AccountDailyProjection>();
         builder.Services.AddSingleton<AccountHistoryReader>();
         builder.Services.AddSingleton<ProjectionRebuilder>();
+        builder.Services.AddSingleton<UsageBillingReport>();
         return builder;
     }
 
@@ -22,4 +23,7 @@ public static class AccountsExtensions
         builder.Services.AddEventStoreSubscription<AccountDailyProjection>(new SubscriptionOptions { Name = AccountDailyProjection.SubscriptionName, BatchSize = 5_000 });
         return builder;
     }
+
+    /// <summary>Finance's usage-versus-revenue report (API keys).</summary>
+    public static IEndpointRouteBuilder MapAccounts(this IEndpointRouteBuilder app) => UsageBillingReport.MapUsageBillingReport(app);
 }

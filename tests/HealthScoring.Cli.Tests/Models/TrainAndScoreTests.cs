@@ -154,6 +154,21 @@ public sealed class TrainAndScoreTests(TrainAndScoreFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task The_usage_billing_report_lists_every_paying_account_with_consistent_flags()
+    {
+        var rows = await fixture.Service<UsageBillingReport>().GetAsync(fixture.Full, TrainAndScoreFixture.End, Ct);
+        var paying = (await fixture.Service<AccountHistoryReader>().ReadAsync(fixture.Full, TrainAndScoreFixture.End, null, Ct))
+            .Count(h => h.BillingAt(AccountHistory.Instant(TrainAndScoreFixture.End)).IsCustomer);
+
+        rows.Count.ShouldBe(paying);
+        rows.ShouldAllBe(r => r.Mrr > 0 && r.Seats > 0);
+        rows.Where(r => r.SeatUtilization < 0.5).ShouldAllBe(r => r.Flags.Contains("paying for unused seats"));
+        rows.Where(r => r.ActiveUsers > r.Seats).ShouldAllBe(r => r.Flags.Contains("over-using plan"));
+        rows.ShouldAllBe(r => r.UnusedSeats == Math.Max(0, r.Seats - r.ActiveUsers));
+        rows.ShouldContain(r => r.Flags.Count == 0, "healthy accounts raise no finding");
+    }
+
+    [Fact]
     public async Task Promoting_an_older_version_rolls_back_and_an_unknown_version_is_refused()
     {
         var training = fixture.Service<TrainingService>();
