@@ -42,22 +42,7 @@ public static class ModelFormat
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-        string kind;
-        int version;
-        try
-        {
-            if (reader.ReadString() != Magic)
-            {
-                throw new ModelFormatException("This is not a saved HealthScoring model (bad magic).");
-            }
-
-            kind = reader.ReadString();
-            version = reader.ReadInt32();
-        }
-        catch (EndOfStreamException ex)
-        {
-            throw new ModelFormatException("The saved model is truncated.", ex);
-        }
+        var (kind, version) = ReadHeader(reader);
 
         try
         {
@@ -66,6 +51,31 @@ public static class ModelFormat
         catch (EndOfStreamException ex)
         {
             throw new ModelFormatException($"The saved {kind} model is truncated.", ex);
+        }
+    }
+
+    /// <summary>The kind and format version a saved model declares, without reading its body.</summary>
+    public static (string Kind, int FormatVersion) HeaderOf(byte[] bytes)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        using var reader = new BinaryReader(new MemoryStream(bytes, writable: false), Encoding.UTF8);
+        return ReadHeader(reader);
+    }
+
+    private static (string Kind, int FormatVersion) ReadHeader(BinaryReader reader)
+    {
+        try
+        {
+            if (reader.ReadString() != Magic)
+            {
+                throw new ModelFormatException("This is not a saved HealthScoring model (bad magic).");
+            }
+
+            return (reader.ReadString(), reader.ReadInt32());
+        }
+        catch (EndOfStreamException ex)
+        {
+            throw new ModelFormatException("The saved model is truncated.", ex);
         }
     }
 

@@ -1,6 +1,7 @@
 using HealthScoring.EventStore.Schema;
 using HealthScoring.EventStore.Subscriptions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -42,7 +43,7 @@ public static class EventStoreServiceCollectionExtensions
     public static IServiceCollection AddEventStoreSubscription<THandler>(this IServiceCollection services, SubscriptionOptions options)
         where THandler : class, ISubscriptionHandler
     {
-        services.AddSingleton<THandler>();
+        services.TryAddSingleton<THandler>();
         services.AddSingleton<IHostedService>(sp => new SubscriptionRunner(
             sp.GetRequiredService<NpgsqlDataSource>(),
             sp.GetRequiredService<IEventStore>(),

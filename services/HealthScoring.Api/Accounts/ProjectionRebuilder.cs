@@ -26,8 +26,4 @@ public sealed class ProjectionRebuilder(NpgsqlDataSource dataSource, IEventStore
             await truncate.ExecuteNonQueryAsync(ct);
         }, progress, cancellationToken);
     }
-
-    /// <summary>How many events the log holds beyond the projection's checkpoint is not cheap to know; this tells whether it has a checkpoint at all.</summary>
-    public async Task<bool> HasRunAsync(CancellationToken cancellationToken) =>
-        await SubscriptionRunner.ReadCheckpointAsync(dataSource, storeOptions, AccountDailyProjection.SubscriptionName, cancellationToken) is not null;
 }

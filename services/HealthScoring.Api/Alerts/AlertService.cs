@@ -14,7 +14,7 @@ namespace HealthScoring.Api.Alerts;
 /// </summary>
 public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<AlertOptions> options)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { IncludeFields = true };
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly string _s = storeOptions.Schema;
 
     public async Task<IReadOnlyList<AlertDecision>> EvaluateAsync(string tenantId, DateOnly asOf, IReadOnlyList<AccountScore> scores, CancellationToken cancellationToken)
@@ -60,13 +60,6 @@ public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource,
 
         await SaveAsync(tenantId, asOf, nextStates, ownerCounts, cancellationToken);
         return all;
-    }
-
-    /// <summary>Holds back the account's alerts until the end of <paramref name="until"/>.</summary>
-    public async Task SnoozeAsync(string tenantId, string accountId, DateOnly until, CancellationToken cancellationToken)
-    {
-        var state = (await LoadStatesAsync(tenantId, cancellationToken)).GetValueOrDefault(accountId) ?? AlertState.New;
-        await SaveAsync(tenantId, null, [(accountId, state with { SnoozedUntil = until })], null, cancellationToken);
     }
 
     private async Task<Dictionary<string, AlertState>> LoadStatesAsync(string tenantId, CancellationToken cancellationToken)
@@ -115,7 +108,7 @@ public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource,
         return counts;
     }
 
-    private async Task SaveAsync(string tenantId, DateOnly? day, List<(string Account, AlertState State)> states, Dictionary<string, int>? ownerCounts, CancellationToken cancellationToken)
+    private async Task SaveAsync(string tenantId, DateOnly day, List<(string Account, AlertState State)> states, Dictionary<string, int> ownerCounts, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
@@ -132,7 +125,7 @@ public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource,
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        if (day is { } d && ownerCounts is { Count: > 0 })
+        if (ownerCounts.Count > 0)
         {
             await using var command = new NpgsqlCommand(
                 $"""
@@ -143,7 +136,7 @@ public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource,
             command.Parameters.AddWithValue(tenantId);
             command.Parameters.AddWithValue(ownerCounts.Keys.ToArray());
             command.Parameters.AddWithValue(ownerCounts.Values.ToArray());
-            command.Parameters.AddWithValue(d);
+            command.Parameters.AddWithValue(day);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 

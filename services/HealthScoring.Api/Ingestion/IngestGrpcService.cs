@@ -104,7 +104,7 @@ public static class IngestGrpcService
         }
         catch (InvalidStructException ex)
         {
-            return new ParsedItem(index, null, [new ItemError(index, ex.Field ?? "", ex.Message)]);
+            return new ParsedItem(index, null, [new ItemError(index, ex.Field, ex.Message)]);
         }
     }
 
@@ -162,64 +162,54 @@ public static class IngestGrpcService
     /// A protobuf Struct as the JsonObject the HTTP path would have parsed, built directly (formatting to JSON text
     /// and parsing it back cost most of a gRPC event's CPU). NaN and infinities, which JSON cannot hold, are refused.
     /// </summary>
-    internal static JsonObject? Json(Struct? value, string field)
-    {
-        try
-        {
-            return value is null ? null : ToObject(value, 1);
-        }
-        catch (InvalidStructException ex) when (ex.Field is null)
-        {
-            throw new InvalidStructException(ex.Message, field);
-        }
-    }
+    internal static JsonObject? Json(Struct? value, string field) => value is null ? null : ToObject(value, 1, field);
 
-    private static JsonObject ToObject(Struct value, int depth)
+    private static JsonObject ToObject(Struct value, int depth, string name)
     {
         if (depth > MaxDepth)
         {
-            throw new InvalidStructException($"nests deeper than {MaxDepth} levels");
+            throw new InvalidStructException($"nests deeper than {MaxDepth} levels", name);
         }
 
         var json = new JsonObject();
-        foreach (var (key, field) in value.Fields)
+        foreach (var (key, item) in value.Fields)
         {
-            json[key] = ToNode(field, depth);
+            json[key] = ToNode(item, depth, name);
         }
 
         return json;
     }
 
-    private static JsonNode? ToNode(Value value, int depth) => value.KindCase switch
+    private static JsonNode? ToNode(Value value, int depth, string name) => value.KindCase switch
     {
         Value.KindOneofCase.NullValue or Value.KindOneofCase.None => null,
         Value.KindOneofCase.BoolValue => JsonValue.Create(value.BoolValue),
         Value.KindOneofCase.StringValue => JsonValue.Create(value.StringValue),
         Value.KindOneofCase.NumberValue when double.IsFinite(value.NumberValue) => JsonValue.Create(value.NumberValue),
-        Value.KindOneofCase.NumberValue => throw new InvalidStructException("holds a NaN or infinite number, which JSON cannot represent"),
-        Value.KindOneofCase.StructValue => ToObject(value.StructValue, depth + 1),
-        Value.KindOneofCase.ListValue => ToArray(value.ListValue, depth + 1),
-        _ => throw new InvalidStructException($"holds an unknown value kind {value.KindCase}"),
+        Value.KindOneofCase.NumberValue => throw new InvalidStructException("holds a NaN or infinite number, which JSON cannot represent", name),
+        Value.KindOneofCase.StructValue => ToObject(value.StructValue, depth + 1, name),
+        Value.KindOneofCase.ListValue => ToArray(value.ListValue, depth + 1, name),
+        _ => throw new InvalidStructException($"holds an unknown value kind {value.KindCase}", name),
     };
 
-    private static JsonArray ToArray(ListValue list, int depth)
+    private static JsonArray ToArray(ListValue list, int depth, string name)
     {
         if (depth > MaxDepth)
         {
-            throw new InvalidStructException($"nests deeper than {MaxDepth} levels");
+            throw new InvalidStructException($"nests deeper than {MaxDepth} levels", name);
         }
 
         var array = new JsonArray();
         foreach (var item in list.Values)
         {
-            array.Add(ToNode(item, depth));
+            array.Add(ToNode(item, depth, name));
         }
 
         return array;
     }
 
-    private sealed class InvalidStructException(string reason, string? field = null) : Exception(reason)
+    private sealed class InvalidStructException(string reason, string field) : Exception(reason)
     {
-        public string? Field { get; } = field;
+        public string Field { get; } = field;
     }
 }

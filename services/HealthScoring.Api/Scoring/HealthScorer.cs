@@ -53,7 +53,9 @@ public sealed class HealthScorer(
         var expansion = await registry.GetPromotedAsync(tenantId, TargetKind.Expansion, cancellationToken);
         var histories = await reader.ReadAsync(tenantId, asOf, null, cancellationToken);
         var at = AccountHistory.Instant(asOf);
-        var active = histories.Where(h => h.BillingAt(at).IsCustomer || h.DaysBetween(asOf.AddDays(-28), asOf).Length > 0).ToList();
+        var positions = histories.Select(h => (History: h, Billing: h.BillingAt(at)))
+            .Where(p => p.Billing.IsCustomer || p.History.DaysBetween(asOf.AddDays(-28), asOf).Length > 0).ToList();
+        var active = positions.Select(p => p.History).ToList();
         var previous = await PreviousScoresAsync(tenantId, cancellationToken);
 
         var churnExtractor = new FeatureExtractor(churn.Info.Schema, featureOptions.Value.Roles);
@@ -74,7 +76,7 @@ public sealed class HealthScorer(
         var scores = new AccountScore[active.Count];
         Parallel.For(0, active.Count, i =>
         {
-            var plan = active[i].BillingAt(at).Plan;
+            var plan = positions[i].Billing.Plan;
             var profile = options.ProfileFor(tenantId, plan);
             var composite = HealthComponents.Composite(components[i], profile);
             var score = HealthComponents.Score(churnP[i], composite, profile);

@@ -71,7 +71,7 @@ public sealed class ModelRegistry(NpgsqlDataSource dataSource, EventStoreOptions
         command.Parameters.AddWithValue(tenantId);
         command.Parameters.AddWithValue(Name(target));
         command.Parameters.AddWithValue(algorithm);
-        command.Parameters.AddWithValue(FormatVersionOf(bytes));
+        command.Parameters.AddWithValue(ModelFormat.HeaderOf(bytes).FormatVersion);
         command.Parameters.AddWithValue(schema.ToJson());
         command.Parameters.AddWithValue(JsonSerializer.Serialize(options, options.GetType(), Json));
         command.Parameters.AddWithValue(JsonSerializer.Serialize(metrics, Json));
@@ -147,14 +147,6 @@ public sealed class ModelRegistry(NpgsqlDataSource dataSource, EventStoreOptions
     }
 
     public static string Name(TargetKind target) => target == TargetKind.Churn ? "churn" : "expansion";
-
-    private static int FormatVersionOf(byte[] bytes)
-    {
-        using var reader = new BinaryReader(new MemoryStream(bytes));
-        reader.ReadString();
-        reader.ReadString();
-        return reader.ReadInt32();
-    }
 
     private static async Task<List<RegisteredModel>> ReadAllAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {

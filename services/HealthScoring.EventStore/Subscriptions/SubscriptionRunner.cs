@@ -208,12 +208,18 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
 
     private async Task AcquireLeadershipAsync(NpgsqlConnection leadership, CancellationToken stopping)
     {
-        await using var tryLock = new NpgsqlCommand("select pg_try_advisory_lock(hashtextextended($1, 0))", leadership);
-        tryLock.Parameters.AddWithValue(_lockKey);
-        while (!(bool)(await tryLock.ExecuteScalarAsync(stopping))!)
+        while (!await TryTakeLeadAsync(leadership, stopping))
         {
             await Task.Delay(_options.LeadershipRetryInterval, stopping);
         }
+    }
+
+    /// <summary>Takes the subscription's session-level advisory lock on <paramref name="leadership"/> if it is free.</summary>
+    private async Task<bool> TryTakeLeadAsync(NpgsqlConnection leadership, CancellationToken cancellationToken)
+    {
+        await using var tryLock = new NpgsqlCommand("select pg_try_advisory_lock(hashtextextended($1, 0))", leadership);
+        tryLock.Parameters.AddWithValue(_lockKey);
+        return (bool)(await tryLock.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>
@@ -226,13 +232,9 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
     public async Task<long> CatchUpAsync(Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task>? reset = null, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         await using var leadership = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using (var tryLock = new NpgsqlCommand("select pg_try_advisory_lock(hashtextextended($1, 0))", leadership))
+        if (!await TryTakeLeadAsync(leadership, cancellationToken))
         {
-            tryLock.Parameters.AddWithValue(_lockKey);
-            if (!(bool)(await tryLock.ExecuteScalarAsync(cancellationToken))!)
-            {
-                throw new SubscriptionBusyException($"Subscription '{Name}' is being run by another process (it holds the lead); stop that process first.");
-            }
+            throw new SubscriptionBusyException($"Subscription '{Name}' is being run by another process (it holds the lead); stop that process first.");
         }
 
         try
