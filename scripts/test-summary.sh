@@ -18,6 +18,24 @@ while IFS= read -r -d '' trx; do
   skipped=$((skipped + (not_run > not_executed ? not_run : not_executed)))
 done < <(find "$dir" -name '*.trx' -print0 2>/dev/null)
 
+# Name what failed (first lines of each message) so a CI log's tail says which test it was.
+if [ "$failed" -gt 0 ]; then
+  mapfile -d '' trx_files < <(find "$dir" -name '*.trx' -print0 2>/dev/null)
+  python3 - "${trx_files[@]}" <<'PY' || true
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for path in sys.argv[1:]:
+    for r in ET.parse(path).getroot().iterfind(".//t:UnitTestResult", ns):
+        if r.get("outcome") not in ("Failed", "Error", "Timeout", "Aborted"):
+            continue
+        msg = r.find(".//t:Message", ns)
+        text = (msg.text or "").strip().splitlines() if msg is not None else []
+        print("FAILED " + r.get("testName", "?"))
+        for line in text[:3]:
+            print("    " + line[:300])
+PY
+fi
+
 line="tests: $passed passed, $failed failed"
 if [ "$skipped" -gt 0 ]; then line="$line, $skipped skipped"; fi
 echo "$line"
