@@ -37,3 +37,6 @@ internal static class CliErrors
         }
     }
 }
+
+/// <summary>A failure the operator can act on, said in one line (no stack trace).</summary>
+internal sealed class CliException(string message) : Exception(message);

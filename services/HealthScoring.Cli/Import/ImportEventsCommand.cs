@@ -22,9 +22,23 @@ internal static class ImportEventsCommand
         var file = new Argument<FileInfo>("file") { Description = "JSON-lines file of Segment calls; .gz is read compressed." };
         file.AcceptExistingOnly();
         var batchSize = new Option<int>("--batch-size") { Description = "Messages per append.", DefaultValueFactory = _ => 5_000 };
-        var command = new Command("events", "Import Segment track / identify / group calls from a JSON-lines file.") { file, tenant, batchSize };
+        var api = new Option<Uri?>("--api")
+        {
+            Description = "Send through this HealthScoring API's POST /v1/batch (e.g. http://127.0.0.1:5080) instead of writing to the database; the write key picks the tenant.",
+            CustomParser = result => Uri.TryCreate(result.Tokens.Single().Value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+                ? new Uri(uri.AbsoluteUri.EndsWith('/') ? uri.AbsoluteUri : uri.AbsoluteUri + "/")
+                : AddError(result, $"--api must be an http(s) URL, not '{result.Tokens.Single().Value}'"),
+        };
+        var writeKey = new Option<string?>("--write-key") { Description = "The tenant's write key, for --api (default: $HEALTHSCORE_WRITE_KEY)." };
+        var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight at once, for --api.", DefaultValueFactory = _ => 4 };
+        var command = new Command("events", "Import Segment track / identify / group calls from a JSON-lines file.") { file, tenant, batchSize, api, writeKey, concurrency };
         command.SetAction(async (parse, ct) =>
         {
+            if (parse.GetValue(api) is { } apiUrl)
+            {
+                return await SendAsync(apiUrl, parse.GetValue(writeKey) ?? Environment.GetEnvironmentVariable("HEALTHSCORE_WRITE_KEY"), parse.GetValue(file)!, Math.Clamp(parse.GetValue(concurrency), 1, 64), ct);
+            }
+
             return await CliHost.RunAsync(async (services, settings) =>
             {
                 var tenantId = parse.GetValue(tenant)!;
@@ -39,6 +53,35 @@ internal static class ImportEventsCommand
             }, ct);
         });
         return command;
+    }
+
+    private static Uri? AddError(System.CommandLine.Parsing.ArgumentResult result, string message)
+    {
+        result.AddError(message);
+        return null;
+    }
+
+    private static async Task<int> SendAsync(Uri apiUrl, string? writeKey, FileInfo file, int concurrency, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(writeKey))
+        {
+            AnsiConsole.MarkupLine("[red]error:[/] --api needs a write key: --write-key KEY or HEALTHSCORE_WRITE_KEY (create one with [bold]healthscore keys create --tenant T --kind write[/]).");
+            return 2;
+        }
+
+        using var http = new HttpClient { BaseAddress = apiUrl, Timeout = TimeSpan.FromSeconds(100) };
+        HttpEventSender.UseWriteKey(http, writeKey);
+        try
+        {
+            var summary = await new HttpEventSender(http, new HttpEventSender.Options { Concurrency = concurrency }).SendAsync(file, cancellationToken);
+            summary.Write();
+            return summary.Rejected > 0 && summary.Accepted + summary.Duplicates == 0 ? 1 : 0;
+        }
+        catch (CliException ex)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+            return 1;
+        }
     }
 
     public static async Task<ImportSummary> ImportAsync(IngestionPipeline pipeline, string tenantId, FileInfo file, int batchSize, CancellationToken cancellationToken)
@@ -115,12 +158,15 @@ internal sealed class ImportSummary
 
     public IReadOnlyDictionary<string, (int Count, int FirstLine)> Reasons => _reasons;
 
-    public void Add(IngestOutcome outcome)
+    public void Add(IngestOutcome outcome) => Add(outcome.Accepted, outcome.Duplicates, outcome.Unassigned, outcome.Errors);
+
+    /// <summary>Adds counts and per-line errors (each error's index is its line number).</summary>
+    public void Add(long accepted, long duplicates, long unassigned, IEnumerable<ItemError> errors)
     {
-        Accepted += outcome.Accepted;
-        Duplicates += outcome.Duplicates;
-        Unassigned += outcome.Unassigned;
-        foreach (var line in outcome.Errors.GroupBy(e => e.Index))
+        Accepted += accepted;
+        Duplicates += duplicates;
+        Unassigned += unassigned;
+        foreach (var line in errors.GroupBy(e => e.Index))
         {
             Rejected++;
             var first = line.First();
