@@ -2,13 +2,16 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help demo test bench build services-up services-down services-status clean
+.PHONY: help demo demo-stop test bench build services-up services-down services-status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-demo: services-up ## Start services, then run the end-to-end demo
+demo: services-up ## Start services, then run the end-to-end demo (leaves the API and dashboard running)
 	scripts/demo.sh
+
+demo-stop: ## Stop the API host and fake integrations the demo left running
+	scripts/demo.sh stop
 
 test: ## Start services, build, run every test project; prints "tests: N passed, M failed"
 	scripts/test.sh

@@ -16,6 +16,25 @@ public sealed class ProjectionRebuilder(NpgsqlDataSource dataSource, IEventStore
         return await runner.CatchUpAsync(null, progress, cancellationToken);
     }
 
+    /// <summary>
+    /// For when another process (the API host) leads the projection: waits until its checkpoint has reached the end
+    /// of the log, so what is read next reflects every event stored so far. Reports the checkpoint's sequence number.
+    /// </summary>
+    public async Task WaitForLeaderAsync(IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var checkpoint = await SubscriptionRunner.ReadCheckpointAsync(dataSource, storeOptions, AccountDailyProjection.SubscriptionName, cancellationToken) ?? LogPosition.Start;
+            if ((await store.ReadAllAsync(checkpoint, 1, null, cancellationToken)).Events.Count == 0)
+            {
+                return;
+            }
+
+            progress?.Report(checkpoint.Sequence);
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+        }
+    }
+
     /// <summary>Empties the aggregates (all tenants: the log is one) and replays the whole log into them.</summary>
     public async Task<long> RebuildAsync(IProgress<long>? progress, CancellationToken cancellationToken)
     {

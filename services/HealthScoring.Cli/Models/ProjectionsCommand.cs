@@ -50,7 +50,18 @@ internal static class ProjectionsCommand
         }
         catch (SubscriptionBusyException)
         {
-            Console.WriteLine("  the running API host keeps the daily aggregates current; using them as they are");
+            // Reading the aggregates before the host has projected what was just ingested would train or score on a
+            // partial history.
+            Console.WriteLine("  the running API host keeps the daily aggregates current; waiting for it to reach the end of the log");
+            var last = 0L;
+            await rebuilder.WaitForLeaderAsync(new Progress<long>(sequence =>
+            {
+                if (sequence - last >= 200_000)
+                {
+                    last = sequence;
+                    Console.WriteLine($"  the host's projection is at event {sequence:N0} ...");
+                }
+            }), ct);
         }
     }
 

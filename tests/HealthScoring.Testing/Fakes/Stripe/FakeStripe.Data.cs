@@ -106,11 +106,12 @@ public sealed partial class FakeStripe
         return ids;
     }
 
-    public string AddCustomer(IReadOnlyDictionary<string, string>? metadata = null, string? email = "customer@example.com", bool emitEvent = false)
+    /// <summary>Adds a customer; <paramref name="id"/> keeps an id known elsewhere (e.g. from a billing export).</summary>
+    public string AddCustomer(IReadOnlyDictionary<string, string>? metadata = null, string? email = "customer@example.com", bool emitEvent = false, string? id = null)
     {
         lock (_lock)
         {
-            return AddCustomerLocked(metadata, email, Now, emitEvent);
+            return AddCustomerLocked(metadata, email, Now, emitEvent, id);
         }
     }
 
@@ -206,9 +207,9 @@ public sealed partial class FakeStripe
         _objects[item["id"]!.GetValue<string>()] = item;
     }
 
-    private string AddCustomerLocked(IReadOnlyDictionary<string, string>? metadata, string? email, DateTimeOffset created, bool emitEvent)
+    private string AddCustomerLocked(IReadOnlyDictionary<string, string>? metadata, string? email, DateTimeOffset created, bool emitEvent, string? knownId = null)
     {
-        var id = NewId("cus");
+        var id = knownId ?? NewId("cus");
         var meta = new JsonObject();
         foreach (var (k, v) in metadata ?? new Dictionary<string, string>())
         {
