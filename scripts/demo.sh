@@ -58,7 +58,8 @@ chmod 700 "$run"
 source .state/services.env
 
 step "1/9 Building (Release)"
-for project in services/HealthScoring.Cli services/HealthScoring.Api tests/HealthScoring.FakeServices; do
+# The CLI's build also builds the API host it references (services/HealthScoring.Api/bin/Release).
+for project in services/HealthScoring.Cli tests/HealthScoring.FakeServices; do
   dotnet build "$project" -c Release -v quiet -nologo -clp:ErrorsOnly >/dev/null || die "build of $project failed"
 done
 echo "built the CLI, the API host and the fake integrations"
@@ -135,10 +136,13 @@ $cli score --as-of "$today" --tenant "$tenant" --out "$out/scores.csv"
 
 scored=$(($(wc -l <"$out/scores.csv") - 1))
 if [ -f "$run/fakes.json" ]; then
-  printf '\nWaiting for the fake HubSpot to receive the %s scores ' "$scored"
+  # Each scored account with a company in the fake (one per generated account) gets its properties; a rerun with
+  # fewer accounts leaves older accounts in the tenant that have none.
+  expected="$(python3 -c 'import csv,sys; a={r["account_id"] for r in csv.DictReader(open(sys.argv[1]))}; print(sum(r["account_id"] in a for r in csv.DictReader(open(sys.argv[2]))))' "$out/accounts.csv" "$out/scores.csv")"
+  printf '\nWaiting for the fake HubSpot to receive the scores of %s companies ' "$expected"
   for _ in $(seq 1 120); do
     have="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hubspot"]["companiesScored"])' "$run/fakes.json" 2>/dev/null || echo 0)"
-    [ "$have" -ge "$scored" ] && break
+    [ "$have" -ge "$expected" ] && break
     printf '.'
     sleep 1
   done

@@ -76,6 +76,8 @@ static Dictionary<string, string> ParseArguments(string[] args)
 // accounts.csv from `healthscore generate`: account_id,name,plan,…,owner ("Name <email>"),…
 static int SeedHubSpot(FakeHubSpot hubSpot, string accountsCsv)
 {
+    // The company property holding our account id, as a HubSpot admin would have set it up for the mapping.
+    hubSpot.DefineCompanyProperty("healthscoring_account_id", hasUniqueValue: true);
     var owners = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
     var lines = File.ReadAllLines(accountsCsv);
     var header = lines[0].Split(',');
@@ -127,6 +129,7 @@ static async Task WriteStatusAsync(string path, FakeHubSpot hubSpot, FakeStripe 
     {
         hubspot = new
         {
+            companies = hubSpot.Companies.Count,
             companiesScored = hubSpot.Companies.Count(c => c.Properties.GetValueOrDefault("healthscoring_health_score") is not null),
             tasks = hubSpot.Tasks.Count,
             requests = hubSpot.Calls.Count,
