@@ -10,6 +10,7 @@ public static class BillingExtensions
         builder.Services.AddSingleton(BillingMigrations.Set);
         builder.Services.AddSingleton<StripeSettingsStore>();
         builder.Services.AddSingleton<BillingIngestion>();
+        builder.Services.AddSingleton<HealthScoring.Integrations.Stripe.Consumers.IStripeCustomerResolver, StripeCustomerResolver>();
 
         // Outbound Stripe (sync, customer metadata, meter events): off, with one log line, without Stripe:SecretKey.
         builder.Services.AddStripeClient(builder.Configuration);
