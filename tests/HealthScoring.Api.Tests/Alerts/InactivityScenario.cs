@@ -2,7 +2,6 @@ using HealthScoring.Api.Accounts;
 using HealthScoring.Api.Ingestion;
 using HealthScoring.Api.Scoring;
 using HealthScoring.EventStore;
-using HealthScoring.Models;
 using HealthScoring.Models.Features;
 using HealthScoring.Models.Linear;
 using Npgsql;
