@@ -51,14 +51,24 @@ public sealed class StripeHealthScoreConsumerDefinition : ConsumerDefinition<Str
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StripeHealthScoreConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        endpointConfigurator.UseDelayedRedelivery(r => r.Intervals(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(10)));
+        endpointConfigurator.UseDelayedRedelivery(r =>
+        {
+            r.Intervals(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(10));
+            IgnorePermanent(r);
+        });
         endpointConfigurator.UseMessageRetry(r =>
         {
             r.Exponential(4, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1));
-            // A request Stripe refuses as invalid (400, unknown customer) fails the same way every time.
-            r.Ignore<StripeApiException>(ex => ex.StatusCode is >= 400 and < 500 and not 409 and not 429);
-            r.Ignore<ArgumentException>();
+            IgnorePermanent(r);
         });
+    }
+
+    // A request Stripe refuses as invalid (400, a customer deleted since it was linked) fails the same way every
+    // time: it goes straight to the error queue, with Stripe's message as the reason.
+    private static void IgnorePermanent(IRetryConfigurator retry)
+    {
+        retry.Ignore<StripeApiException>(ex => ex.StatusCode is >= 400 and < 500 and not 409 and not 429);
+        retry.Ignore<ArgumentException>();
     }
 }
 

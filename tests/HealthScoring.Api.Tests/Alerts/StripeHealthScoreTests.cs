@@ -76,6 +76,37 @@ public sealed class StripeHealthScoreTests(StripeApiFixture fixture) : IClassFix
         writes[0].IdempotencyKey.ShouldBe(StripeIdempotencyKeys.For("health-score", scored.EventId.ToString("N"), customer));
     }
 
+    [Fact]
+    public async Task A_score_stripe_refuses_lands_in_the_error_queue_with_the_exception_type_and_message()
+    {
+        // The account was linked to a customer that has since been deleted in Stripe: every attempt gets a 404.
+        var account = $"gone-{Guid.NewGuid():N}"[..16];
+        var customer = $"cus_gone{Guid.NewGuid():N}"[..20];
+        await using (var link = fixture.DataSource.CreateCommand($"insert into {fixture.Schema}.stripe_customers (tenant_id, customer_id, account_id) values ('acme', $1, $2)"))
+        {
+            link.Parameters.AddWithValue(customer);
+            link.Parameters.AddWithValue(account);
+            await link.ExecuteNonQueryAsync(Ct);
+        }
+
+        var scored = Scored(new DateOnly(2026, 9, 2), 31, "at-risk");
+        await fixture.Service<IEventStore>().AppendToStreamAsync("acme", IngestionPipeline.AccountStream(account), ExpectedVersion.Any, [scored], Ct);
+
+        var faulted = new List<(IReadOnlyDictionary<string, string> Headers, string Body)>();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!faulted.Any(m => m.Body.Contains(account, StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500, Ct);
+            faulted.AddRange(await fixture.Vhost.GetMessagesAsync("stripe-health-scores_error", 10, Ct));
+        }
+
+        var (headers, body) = faulted.Single(m => m.Body.Contains(account, StringComparison.Ordinal));
+        headers["MT-Fault-ExceptionType"].ShouldBe(typeof(StripeApiException).FullName);
+        headers["MT-Fault-Message"].ShouldContain(customer, Case.Sensitive, "Stripe's own words say which customer");
+        headers["MT-Reason"].ShouldBe("fault");
+        body.ShouldContain(scored.EventId.ToString(), Case.Insensitive, "the message itself is kept, with its id");
+    }
+
     private static NewEvent Scored(DateOnly asOf, int score, string band) =>
         new(Guid.NewGuid(), new AccountHealthScored(asOf, score, band, 1 - (score / 100.0), null, 1, null, null, [], [], new Dictionary<string, double>()));
 }
