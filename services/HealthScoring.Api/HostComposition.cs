@@ -37,6 +37,7 @@ public static class HostComposition
             }
         });
         builder.Services.AddHostedService<IntegrationStatusLog>();
+        builder.AddUsageMeteringSchedule();
         builder.ConfigureGrpcEndpoint();
         builder.Services.AddGrpcFraming(builder.Configuration);
         return builder;
