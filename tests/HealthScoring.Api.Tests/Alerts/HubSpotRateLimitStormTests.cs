@@ -2,41 +2,16 @@ using HealthScoring.Api.Ingestion;
 using HealthScoring.Api.Scoring;
 using HealthScoring.EventStore;
 using HealthScoring.Integrations.HubSpot;
-using HealthScoring.Testing;
 using HealthScoring.Testing.Fakes.HubSpot;
-using Microsoft.AspNetCore.Hosting;
 
 namespace HealthScoring.Api.Tests.Alerts;
 
 /// <summary>The host on its own vhost with HubSpot pointed at a fake on the Free/Starter burst limit (100 per 10 s).</summary>
-public sealed class StormHubSpotApiFixture : ApiFixture
+public sealed class StormHubSpotApiFixture : HubSpotApiFixture
 {
     public const int BurstLimit = 100;
 
-    public RabbitMqVhost Vhost { get; private set; } = null!;
-
-    public FakeHubSpot HubSpot { get; private set; } = null!;
-
-    public override async ValueTask InitializeAsync()
-    {
-        Vhost = await RabbitMqVhost.CreateAsync();
-        HubSpot = await FakeHubSpot.StartNewAsync(new FakeHubSpotOptions { BurstLimit = BurstLimit });
-        await base.InitializeAsync();
-    }
-
-    protected override void Configure(IWebHostBuilder web)
-    {
-        web.UseSetting("RabbitMq:VirtualHost", Vhost.Name);
-        web.UseSetting("HubSpot:BaseUrl", HubSpot.BaseAddress.ToString().TrimEnd('/'));
-        web.UseSetting("HubSpot:AccessToken", HubSpot.AccessToken);
-    }
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await HubSpot.DisposeAsync();
-        await Vhost.DisposeAsync();
-    }
+    protected override FakeHubSpotOptions HubSpotOptions => new() { BurstLimit = BurstLimit };
 }
 
 public sealed class HubSpotRateLimitStormTests(StormHubSpotApiFixture fixture) : IClassFixture<StormHubSpotApiFixture>
