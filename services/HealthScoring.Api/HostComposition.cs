@@ -1,5 +1,6 @@
 using HealthScoring.Integrations.HubSpot;
 using HealthScoring.Integrations.HubSpot.Consumers;
+using HealthScoring.Integrations.Stripe.Consumers;
 using HealthScoring.Api.Alerts;
 using HealthScoring.Api.Accounts;
 using HealthScoring.Api.Billing;
@@ -21,13 +22,22 @@ public static class HostComposition
         // HubSpot is off (one log line) without HubSpot:AccessToken; alerts are still stored and shown.
         builder.Services.AddHubSpot(builder.Configuration);
         var hubSpotOn = !string.IsNullOrWhiteSpace(builder.Configuration["HubSpot:AccessToken"]);
+        // Stripe likewise without Stripe:SecretKey (its client is registered by AddBilling, in the core).
+        var stripeOn = !string.IsNullOrWhiteSpace(builder.Configuration["Stripe:SecretKey"]);
         builder.AddAlertPublishing(bus =>
         {
             if (hubSpotOn)
             {
                 bus.AddHubSpotConsumers();
             }
+
+            if (stripeOn)
+            {
+                bus.AddStripeConsumers();
+            }
         });
+        builder.Services.AddHostedService<IntegrationStatusLog>();
+        builder.AddUsageMeteringSchedule();
         builder.ConfigureGrpcEndpoint();
         builder.Services.AddGrpcFraming(builder.Configuration);
         return builder;
@@ -48,6 +58,7 @@ public static class HostComposition
         app.MapSegmentIngestion();
         app.MapDataQuality();
         app.MapAccounts();
+        app.MapAlertSnooze();
         app.MapStripeWebhooks();
         app.MapPrivacy();
         app.MapIngestGrpc();

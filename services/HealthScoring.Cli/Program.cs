@@ -31,4 +31,5 @@ root.Subcommands.Add(ProjectionsCommand.Create());
 root.Subcommands.Add(TrainCommand.Create(tenant));
 root.Subcommands.Add(ScoreCommand.Create(tenant));
 root.Subcommands.Add(ModelCommand.Create(tenant));
+root.Subcommands.Add(AlertsCommand.Create(tenant));
 return await root.Parse(args).InvokeAsync();

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 
 namespace HealthScoring.Testing;
 
@@ -38,6 +39,28 @@ public sealed class RabbitMqVhost : IAsyncDisposable
         using var permissions = new StringContent("""{"configure":".*","write":".*","read":".*"}""", Encoding.UTF8, "application/json");
         (await http.PutAsync(new Uri($"permissions/{name}/{Username}", UriKind.Relative), permissions, cancellationToken)).EnsureSuccessStatusCode();
         return new RabbitMqVhost(name, http);
+    }
+
+    /// <summary>
+    /// Takes up to <paramref name="count"/> messages off a queue of this vhost (through the management API's get, which
+    /// acknowledges them): each message's headers and body as the broker holds them.
+    /// </summary>
+    public async Task<IReadOnlyList<(IReadOnlyDictionary<string, string> Headers, string Body)>> GetMessagesAsync(string queue, int count, CancellationToken cancellationToken = default)
+    {
+        using var request = new StringContent($$"""{"count":{{count}},"ackmode":"ack_requeue_false","encoding":"auto"}""", Encoding.UTF8, "application/json");
+        using var response = await _http.PostAsync(new Uri($"queues/{Uri.EscapeDataString(Name)}/{Uri.EscapeDataString(queue)}/get", UriKind.Relative), request, cancellationToken);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return [];
+        }
+
+        response.EnsureSuccessStatusCode();
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        return [.. json.RootElement.EnumerateArray().Select(m => (
+            (IReadOnlyDictionary<string, string>)(m.GetProperty("properties").TryGetProperty("headers", out var headers)
+                ? headers.EnumerateObject().ToDictionary(h => h.Name, h => h.Value.ValueKind == JsonValueKind.String ? h.Value.GetString()! : h.Value.GetRawText(), StringComparer.Ordinal)
+                : new Dictionary<string, string>(StringComparer.Ordinal)),
+            m.GetProperty("payload").GetString() ?? ""))];
     }
 
     public async ValueTask DisposeAsync()

@@ -62,6 +62,42 @@ public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource,
         return all;
     }
 
+    /// <summary>
+    /// Holds the account's alerts back until <paramref name="until"/> (inclusive), or lifts the hold when it is null.
+    /// The snooze belongs to the account's rule state, which the scoring run's save never overwrites (it keeps
+    /// whatever snooze the row holds), so a snooze set while a run is scoring still counts. False for an account the
+    /// tenant has no stream for.
+    /// </summary>
+    public async Task<bool> SetSnoozeAsync(string tenantId, string accountId, DateOnly? until, string? reason, CancellationToken cancellationToken)
+    {
+        if (await store.GetStreamVersionAsync(tenantId, IngestionPipeline.AccountStream(accountId), cancellationToken) is null)
+        {
+            return false;
+        }
+
+        await using var command = dataSource.CreateCommand(
+            $"""
+            insert into {_s}.account_alert_state as s (tenant_id, account_id, state) values ($1, $2, jsonb_build_object('snoozedUntil', $3::text, 'snoozeReason', $4::text))
+            on conflict (tenant_id, account_id) do update
+                set state = s.state || jsonb_build_object('snoozedUntil', $3::text, 'snoozeReason', $4::text), updated_at = now()
+            """);
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(accountId);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text, Value = until is { } d ? d.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) : DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text, Value = until is null ? DBNull.Value : (object?)reason ?? DBNull.Value });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>The account's rule state as the next scoring run will read it (null when it has none yet).</summary>
+    public async Task<AlertState?> GetStateAsync(string tenantId, string accountId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"select state::text from {_s}.account_alert_state where tenant_id = $1 and account_id = $2");
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(accountId);
+        return await command.ExecuteScalarAsync(cancellationToken) is string json ? FromJson(json) : null;
+    }
+
     private async Task<Dictionary<string, AlertState>> LoadStatesAsync(string tenantId, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"select account_id, state::text from {_s}.account_alert_state where tenant_id = $1");
@@ -114,9 +150,11 @@ public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource,
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
         await using (var command = new NpgsqlCommand(
             $"""
-            insert into {_s}.account_alert_state (tenant_id, account_id, state)
+            insert into {_s}.account_alert_state as s (tenant_id, account_id, state)
             select $1, * from unnest($2::text[], $3::jsonb[])
-            on conflict (tenant_id, account_id) do update set state = excluded.state, updated_at = now()
+            on conflict (tenant_id, account_id) do update
+                set state = excluded.state || jsonb_build_object('snoozedUntil', s.state->'snoozedUntil', 'snoozeReason', s.state->'snoozeReason'),
+                    updated_at = now()
             """, connection, tx))
         {
             command.Parameters.AddWithValue(tenantId);

@@ -28,5 +28,17 @@ internal static class BillingMigrations
                 updated_at timestamptz not null default now()
             );
             """),
+        new(3, "usage reported to stripe meters", """
+            create table {schema}.stripe_meter_reports (
+                tenant_id   text not null,
+                account_id  text not null,
+                day         date not null,
+                identifier  text not null,
+                quantity    bigint not null,
+                outcome     text not null,
+                reported_at timestamptz not null default now(),
+                primary key (tenant_id, account_id, day)
+            );
+            """),
     ]);
 }

@@ -10,8 +10,11 @@ using Microsoft.AspNetCore.Hosting;
 namespace HealthScoring.Api.Tests.Alerts;
 
 /// <summary>The host with its bus on its own vhost and HubSpot pointed at the fake.</summary>
-public sealed class HubSpotApiFixture : ApiFixture
+public class HubSpotApiFixture : ApiFixture
 {
+    /// <summary>How the fake behaves (a derived fixture may change its limits).</summary>
+    protected virtual FakeHubSpotOptions? HubSpotOptions => null;
+
     public RabbitMqVhost Vhost { get; private set; } = null!;
 
     public FakeHubSpot HubSpot { get; private set; } = null!;
@@ -19,7 +22,7 @@ public sealed class HubSpotApiFixture : ApiFixture
     public override async ValueTask InitializeAsync()
     {
         Vhost = await RabbitMqVhost.CreateAsync();
-        HubSpot = await FakeHubSpot.StartNewAsync();
+        HubSpot = await FakeHubSpot.StartNewAsync(HubSpotOptions);
         await base.InitializeAsync();
     }
 
@@ -35,6 +38,7 @@ public sealed class HubSpotApiFixture : ApiFixture
         await base.DisposeAsync();
         await HubSpot.DisposeAsync();
         await Vhost.DisposeAsync();
+        GC.SuppressFinalize(this);
     }
 }
 
