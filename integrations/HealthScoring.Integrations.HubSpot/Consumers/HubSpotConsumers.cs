@@ -71,7 +71,7 @@ public sealed class ExpansionSignalDetectedConsumer(IHubSpotClient hubSpot) : IC
     }
 }
 
-/// <summary>Retries: quick ones for blips, then delayed redelivery for longer outages (a HubSpot 429 window, a 5xx spell); after that the message goes to the error queue with the reason.</summary>
+/// <summary>Retries (see <see cref="HubSpotRetries"/>): quick ones for blips, then longer waits for an outage (a HubSpot 429 window, a 5xx spell); after that the message goes to the error queue with the reason.</summary>
 public sealed class AccountHealthScoredConsumerDefinition : ConsumerDefinition<AccountHealthScoredConsumer>
 {
     public AccountHealthScoredConsumerDefinition()
@@ -111,15 +111,24 @@ public sealed class ExpansionSignalDetectedConsumerDefinition : ConsumerDefiniti
 
 internal static class HubSpotRetries
 {
-    public static void Configure(IReceiveEndpointConfigurator endpoint)
-    {
-        endpoint.UseDelayedRedelivery(r => r.Intervals(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(10)));
+    /// <summary>
+    /// Retries in the consumer, stretched over about ten minutes to ride out a HubSpot outage (the client already
+    /// retries single calls), then the <c>…_error</c> queue with the reason. Not delayed redelivery: on RabbitMQ that
+    /// needs the delayed-message-exchange plugin, which Debian's rabbitmq-server does not ship. A message held here
+    /// is still unacknowledged, so a crash hands it back to the broker.
+    /// </summary>
+    public static readonly TimeSpan[] Intervals =
+    [
+        TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15),
+        TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(5),
+    ];
+
+    public static void Configure(IReceiveEndpointConfigurator endpoint) =>
         endpoint.UseMessageRetry(r =>
         {
-            r.Exponential(5, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(500));
+            r.Intervals(Intervals);
             r.Ignore<ArgumentException>();
         });
-    }
 }
 
 /// <summary>Creates our property group and company properties once per process, before the first update.</summary>

@@ -38,7 +38,7 @@ public sealed partial class StripeHealthScoreConsumer(IStripeClient stripe, IStr
 
 /// <summary>
 /// The client already retries 429 / 5xx / timeouts within a call; these retries cover a longer Stripe spell, then
-/// delayed redelivery; after that the message goes to <c>stripe-health-scores_error</c> with the reason.
+/// the retries below; after that the message goes to <c>stripe-health-scores_error</c> with the reason.
 /// </summary>
 public sealed class StripeHealthScoreConsumerDefinition : ConsumerDefinition<StripeHealthScoreConsumer>
 {
@@ -51,14 +51,13 @@ public sealed class StripeHealthScoreConsumerDefinition : ConsumerDefinition<Str
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<StripeHealthScoreConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        endpointConfigurator.UseDelayedRedelivery(r =>
-        {
-            r.Intervals(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(10));
-            IgnorePermanent(r);
-        });
+        // In-consumer retries over about ten minutes, not delayed redelivery: on RabbitMQ that needs the
+        // delayed-message-exchange plugin, which Debian's rabbitmq-server does not ship.
         endpointConfigurator.UseMessageRetry(r =>
         {
-            r.Exponential(4, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1));
+            r.Intervals(
+                TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30),
+                TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(5));
             IgnorePermanent(r);
         });
     }
