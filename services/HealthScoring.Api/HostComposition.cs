@@ -6,6 +6,7 @@ using HealthScoring.Api.Billing;
 using HealthScoring.Api.Grpc;
 using HealthScoring.Api.Health;
 using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Portfolio;
 using HealthScoring.Api.Privacy;
 
 namespace HealthScoring.Api;
@@ -18,6 +19,7 @@ public static class HostComposition
         builder.Services.AddProblemDetails();
         builder.AddHealthScoringCore();
         builder.AddAccountsProjection();
+        builder.AddPortfolio();
         // HubSpot is off (one log line) without HubSpot:AccessToken; alerts are still stored and shown.
         builder.Services.AddHubSpot(builder.Configuration);
         var hubSpotOn = !string.IsNullOrWhiteSpace(builder.Configuration["HubSpot:AccessToken"]);
@@ -48,6 +50,7 @@ public static class HostComposition
         app.MapSegmentIngestion();
         app.MapDataQuality();
         app.MapAccounts();
+        app.MapPortfolio();
         app.MapStripeWebhooks();
         app.MapPrivacy();
         app.MapIngestGrpc();
