@@ -57,7 +57,13 @@ public sealed class GrpcCallContext
     /// a streaming handler that may wait long for its first message tells the client it is ready. A later error then
     /// travels in trailers.
     /// </summary>
-    public Task WriteResponseHeadersAsync() => HttpContext.Response.StartAsync(CancellationToken);
+    public async Task WriteResponseHeadersAsync()
+    {
+        await HttpContext.Response.StartAsync(CancellationToken);
+
+        // Starting only queues the HEADERS frame; the flush puts it on the wire.
+        await HttpContext.Response.BodyWriter.FlushAsync(CancellationToken);
+    }
 
     /// <summary>Adds an ASCII trailer sent with the status, whether the call succeeds or fails.</summary>
     /// <param name="key">Lower-case <c>[0-9a-z_.-]</c>, not starting with <c>grpc-</c> (reserved), not ending with <c>-bin</c>.</param>
