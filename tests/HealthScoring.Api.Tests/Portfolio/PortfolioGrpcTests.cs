@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using HealthScoring.Api.Grpc;
 using HealthScoring.Api.Scoring;
+using HealthScoring.Api.Tenancy;
 using HealthScoring.Api.Tests.Grpc;
 using HealthScoring.Testing;
 using Microsoft.Extensions.Configuration;
@@ -134,12 +135,15 @@ public sealed class PortfolioGrpcTests(LivePortfolioFixture host) : IClassFixtur
     /// <summary>
     /// The acceptance criterion: a python3-grpcio client watching receives a score change within 1 s of scoring,
     /// the scoring done by another host (its own container and connection pool, as the CLI would) on the same
-    /// database. Another tenant's change to the same account id, committed first, must not reach it.
+    /// database. Another tenant's change to the same account id, committed first, must not reach it. The watch tests
+    /// score tenants of their own, so that the seeded portfolios the other tests read stay as they are.
     /// </summary>
     [Fact]
     public async Task WatchHealth_delivers_a_score_change_within_one_second_of_scoring_in_another_process()
     {
         await host.Services.GetRequiredService<HealthScoring.Api.Portfolio.HealthChangeFeed>().WhenListeningAsync(Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        var key = await ApiKeyOfNewTenantAsync("initech");
+        await host.Services.GetRequiredService<ApiKeyStore>().EnsureTenantAsync("umbrella", Ct);
         using var scoringHost = ScoringProcess();
         var scorer = scoringHost.Services.GetRequiredService<HealthScorer>();
         var asOf = new DateOnly(2026, 11, 7);
@@ -147,19 +151,19 @@ public sealed class PortfolioGrpcTests(LivePortfolioFixture host) : IClassFixtur
             new(account, score, new HealthScoreProfile().Band(score), 0.9, null, 25, [], [], new Dictionary<string, double>());
 
         var scoredAt = DateTimeOffset.MinValue;
-        var lines = await WatchAsync(host.AcmeApiKey, """{"account_ids": ["a-01"]}""", expected: 1, TimeSpan.FromSeconds(30), afterReady: async () =>
+        var lines = await WatchAsync(key, """{"account_ids": ["w-01"]}""", expected: 1, TimeSpan.FromSeconds(30), afterReady: async () =>
         {
-            await scorer.SaveLatestAsync("globex", asOf, [Verdict("a-01", 98)], Ct);
-            await scorer.SaveLatestAsync("acme", asOf, [Verdict("a-02", 30)], Ct);
+            await scorer.SaveLatestAsync("umbrella", asOf, [Verdict("w-01", 98)], Ct);
+            await scorer.SaveLatestAsync("initech", asOf, [Verdict("w-02", 30)], Ct);
             scoredAt = DateTimeOffset.UtcNow;
-            await scorer.SaveLatestAsync("acme", asOf, [Verdict("a-01", 12)], Ct);
+            await scorer.SaveLatestAsync("initech", asOf, [Verdict("w-01", 12)], Ct);
         });
 
         var received = lines[^1];
         received.TryGetProperty("event", out var change).ShouldBeTrue(received.ToString());
         change.GetProperty("kind").GetString().ShouldBe("KIND_SCORED");
-        change.GetProperty("account_id").GetString().ShouldBe("a-01");
-        change.GetProperty("health_score").GetInt32().ShouldBe(12, "acme's change, not globex's (98) nor another account's");
+        change.GetProperty("account_id").GetString().ShouldBe("w-01");
+        change.GetProperty("health_score").GetInt32().ShouldBe(12, "initech's change, not umbrella's (98) nor another account's");
         change.GetProperty("band").GetString().ShouldBe("BAND_AT_RISK");
         var latency = DateTimeOffset.FromUnixTimeMilliseconds((long)(received.GetProperty("received_at").GetDouble() * 1000)) - scoredAt;
         TestContext.Current.TestOutputHelper?.WriteLine($"WatchHealth latency from the start of the scoring save to receipt: {latency.TotalMilliseconds:F0} ms");
@@ -169,26 +173,34 @@ public sealed class PortfolioGrpcTests(LivePortfolioFixture host) : IClassFixtur
     [Fact]
     public async Task WatchHealth_filters_by_band_and_streams_alerts()
     {
+        var key = await ApiKeyOfNewTenantAsync("hooli");
         using var scoringHost = ScoringProcess();
         var alerts = scoringHost.Services.GetRequiredService<HealthScoring.Api.Alerts.AlertService>();
         var asOf = new DateOnly(2026, 11, 8);
-        var healthy = new AccountScore("a-07", 91, "healthy", 0.04, null, 90, [], [], new Dictionary<string, double>());
-        var atRisk = new AccountScore("a-06", 20, "at-risk", 0.9, null, 85, [], [], new Dictionary<string, double>());
+        var healthy = new AccountScore("h-01", 91, "healthy", 0.04, null, 90, [], [], new Dictionary<string, double>());
+        var atRisk = new AccountScore("h-02", 20, "at-risk", 0.9, null, 85, [], [], new Dictionary<string, double>());
 
-        var lines = await WatchAsync(host.AcmeApiKey, """{"band": "BAND_AT_RISK"}""", expected: 2, TimeSpan.FromSeconds(30), afterReady: async () =>
+        var lines = await WatchAsync(key, """{"band": "BAND_AT_RISK"}""", expected: 2, TimeSpan.FromSeconds(30), afterReady: async () =>
         {
             var scorer = scoringHost.Services.GetRequiredService<HealthScorer>();
-            await scorer.SaveLatestAsync("acme", asOf, [healthy, atRisk], Ct);
-            await alerts.EvaluateAsync("acme", asOf, [atRisk], Ct);
+            await scorer.SaveLatestAsync("hooli", asOf, [healthy, atRisk], Ct);
+            await alerts.EvaluateAsync("hooli", asOf, [atRisk], Ct);
         });
 
         var events = lines.Where(l => l.TryGetProperty("event", out _)).Select(l => l.GetProperty("event")).ToList();
         events.Count.ShouldBe(2, string.Join("\n", lines));
         events[0].GetProperty("kind").GetString().ShouldBe("KIND_SCORED");
-        events[0].GetProperty("account_id").GetString().ShouldBe("a-06", "a-07 is healthy: filtered out");
+        events[0].GetProperty("account_id").GetString().ShouldBe("h-02", "h-01 is healthy: filtered out");
         events[1].GetProperty("kind").GetString().ShouldBe("KIND_ALERT");
         events[1].GetProperty("alert_kind").GetString().ShouldBe("became_at_risk");
-        events[1].GetProperty("account_id").GetString().ShouldBe("a-06");
+        events[1].GetProperty("account_id").GetString().ShouldBe("h-02");
+    }
+
+    private async Task<string> ApiKeyOfNewTenantAsync(string tenant)
+    {
+        var keys = host.Services.GetRequiredService<ApiKeyStore>();
+        await keys.EnsureTenantAsync(tenant, Ct);
+        return (await keys.CreateKeyAsync(tenant, KeyKind.Api, "watch tests", Ct)).Secret;
     }
 
     /// <summary>A second composition of the core services over the same schema: its own container and connection pool.</summary>
