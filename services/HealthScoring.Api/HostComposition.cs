@@ -7,6 +7,7 @@ using HealthScoring.Api.Billing;
 using HealthScoring.Api.Grpc;
 using HealthScoring.Api.Health;
 using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Portfolio;
 using HealthScoring.Api.Privacy;
 
 namespace HealthScoring.Api;
@@ -19,6 +20,7 @@ public static class HostComposition
         builder.Services.AddProblemDetails();
         builder.AddHealthScoringCore();
         builder.AddAccountsProjection();
+        builder.AddPortfolio();
         // HubSpot is off (one log line) without HubSpot:AccessToken; alerts are still stored and shown.
         builder.Services.AddHubSpot(builder.Configuration);
         var hubSpotOn = !string.IsNullOrWhiteSpace(builder.Configuration["HubSpot:AccessToken"]);
@@ -59,6 +61,7 @@ public static class HostComposition
         app.MapDataQuality();
         app.MapAccounts();
         app.MapAlertSnooze();
+        app.MapPortfolio();
         app.MapStripeWebhooks();
         app.MapPrivacy();
         app.MapIngestGrpc();
