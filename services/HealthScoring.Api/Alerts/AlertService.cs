@@ -121,7 +121,15 @@ public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource,
 
     private async Task<Dictionary<string, string>> OwnersAsync(string tenantId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"select account_id, traits->>'owner' from {_s}.accounts where tenant_id = $1 and traits ? 'owner'");
+        // The owner trait is an email (or name), or an object such as {name, email}: the email identifies the owner.
+        await using var command = dataSource.CreateCommand($"""
+            select account_id,
+                   case jsonb_typeof(traits->'owner')
+                       when 'string' then traits->>'owner'
+                       when 'object' then coalesce(traits->'owner'->>'email', traits->'owner'->>'name')
+                   end
+            from {_s}.accounts where tenant_id = $1 and traits ? 'owner'
+            """);
         command.Parameters.AddWithValue(tenantId);
         var owners = new Dictionary<string, string>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
