@@ -2,6 +2,8 @@ using HealthScoring.Integrations.HubSpot;
 using HealthScoring.Integrations.HubSpot.Consumers;
 using HealthScoring.Api.Alerts;
 using HealthScoring.Api.Accounts;
+using HealthScoring.Api.Analytics;
+using HealthScoring.Api.Dashboard;
 using HealthScoring.Api.Billing;
 using HealthScoring.Api.Grpc;
 using HealthScoring.Api.Health;
@@ -18,6 +20,8 @@ public static class HostComposition
         builder.Services.AddProblemDetails();
         builder.AddHealthScoringCore();
         builder.AddAccountsProjection();
+        builder.AddAnalytics();
+        builder.AddDashboard();
         // HubSpot is off (one log line) without HubSpot:AccessToken; alerts are still stored and shown.
         builder.Services.AddHubSpot(builder.Configuration);
         var hubSpotOn = !string.IsNullOrWhiteSpace(builder.Configuration["HubSpot:AccessToken"]);
@@ -43,11 +47,14 @@ public static class HostComposition
         });
         app.UseStatusCodePages();
         app.UseAuthentication();
+        app.UseDashboardSecurity();
         app.UseAuthorization();
         app.MapHealth();
         app.MapSegmentIngestion();
         app.MapDataQuality();
         app.MapAccounts();
+        app.MapAnalytics();
+        app.MapDashboard();
         app.MapStripeWebhooks();
         app.MapPrivacy();
         app.MapIngestGrpc();
