@@ -8,6 +8,7 @@ using HealthScoring.Api.Billing;
 using HealthScoring.Api.Grpc;
 using HealthScoring.Api.Health;
 using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Portfolio;
 using HealthScoring.Api.Privacy;
 
 namespace HealthScoring.Api;
@@ -20,6 +21,7 @@ public static class HostComposition
         builder.Services.AddProblemDetails();
         builder.AddHealthScoringCore();
         builder.AddAccountsProjection();
+        builder.AddPortfolio();
         builder.AddAnalytics();
         builder.AddDashboard();
         // HubSpot is off (one log line) without HubSpot:AccessToken; alerts are still stored and shown.
@@ -53,6 +55,7 @@ public static class HostComposition
         app.MapSegmentIngestion();
         app.MapDataQuality();
         app.MapAccounts();
+        app.MapPortfolio();
         app.MapAnalytics();
         app.MapDashboard();
         app.MapStripeWebhooks();

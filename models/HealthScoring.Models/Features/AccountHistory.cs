@@ -36,8 +36,11 @@ public sealed record DailyActivity(
 /// <param name="Plan">The plan (price) id, when known.</param>
 public sealed record SubscriptionState(DateTimeOffset At, string SubscriptionId, string Status, long MrrMinor, long Seats, string? Plan)
 {
-    /// <summary>Whether the customer is still subscribed in this state (paying, trialing or behind on payment).</summary>
-    public bool IsLive => Status is "active" or "trialing" or "past_due" or "unpaid" or "incomplete" or "paused";
+    /// <summary>The statuses in which the customer is still subscribed (paying, trialing or behind on payment).</summary>
+    public static IReadOnlySet<string> LiveStatuses { get; } = System.Collections.Frozen.FrozenSet.Create(StringComparer.Ordinal, "active", "trialing", "past_due", "unpaid", "incomplete", "paused");
+
+    /// <summary>Whether the customer is still subscribed in this state: its status is one of <see cref="LiveStatuses"/>.</summary>
+    public bool IsLive => LiveStatuses.Contains(Status);
 }
 
 /// <summary>An account's billing position at one instant: the sum over its live subscriptions.</summary>

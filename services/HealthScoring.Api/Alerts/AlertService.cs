@@ -27,6 +27,7 @@ public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource,
         var events = new List<StreamEvent>();
         var nextStates = new List<(string Account, AlertState State)>();
         var all = new List<AlertDecision>();
+        var announced = new List<HealthChange>();
         foreach (var score in scores.OrderBy(s => s.AccountId, StringComparer.Ordinal))
         {
             var owner = owners.GetValueOrDefault(score.AccountId);
@@ -45,6 +46,12 @@ public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource,
             foreach (var decision in decisions)
             {
                 all.Add(decision);
+                if (decision.Kind != "suppressed")
+                {
+                    announced.Add(new HealthChange(HealthNotifications.AlertKind, tenantId, score.AccountId, asOf, score.HealthScore, score.Band, score.ChurnProbability,
+                        score.ExpansionProbability, score.PreviousScore, decision.Kind, AlertIdOf(decision.Event)));
+                }
+
                 events.Add(new StreamEvent(IngestionPipeline.AccountStream(score.AccountId), new NewEvent(
                     EventIds.Derive("alert", $"{tenantId}/{score.AccountId}/{decision.Kind}/{asOf:yyyy-MM-dd}"),
                     decision.Event,
@@ -58,7 +65,7 @@ public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource,
             await store.BulkAppendAsync(tenantId, events, cancellationToken);
         }
 
-        await SaveAsync(tenantId, asOf, nextStates, ownerCounts, cancellationToken);
+        await SaveAsync(tenantId, asOf, nextStates, ownerCounts, announced, cancellationToken);
         return all;
     }
 
@@ -108,7 +115,16 @@ public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource,
         return counts;
     }
 
-    private async Task SaveAsync(string tenantId, DateOnly day, List<(string Account, AlertState State)> states, Dictionary<string, int> ownerCounts, CancellationToken cancellationToken)
+    private static string? AlertIdOf(object alert) => alert switch
+    {
+        AccountBecameAtRisk a => a.AlertId,
+        AccountRecovered a => a.AlertId,
+        ExpansionSignalDetected a => a.AlertId,
+        ChurnRiskJumped a => a.AlertId,
+        _ => null,
+    };
+
+    private async Task SaveAsync(string tenantId, DateOnly day, List<(string Account, AlertState State)> states, Dictionary<string, int> ownerCounts, List<HealthChange> announced, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
@@ -140,6 +156,8 @@ public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource,
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        // The alerts are in the streams already (appended above); watchers hear of them once the rules' state is saved with them.
+        await HealthNotifications.NotifyAsync(connection, tx, _s, announced, cancellationToken);
         await tx.CommitAsync(cancellationToken);
     }
 

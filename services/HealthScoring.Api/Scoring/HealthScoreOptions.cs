@@ -49,7 +49,14 @@ public sealed class HealthScoreProfile
     /// <summary>Scores below this are at risk; between the two, watch.</summary>
     public int AtRiskBelow { get; set; } = 40;
 
-    public string Band(int score) => score >= HealthyFrom ? "healthy" : score < AtRiskBelow ? "at-risk" : "watch";
+    public const string Healthy = "healthy";
+    public const string Watch = "watch";
+    public const string AtRisk = "at-risk";
+
+    /// <summary>The bands, best first: the only values <see cref="Band"/> returns.</summary>
+    public static IReadOnlyList<string> Bands { get; } = [Healthy, Watch, AtRisk];
+
+    public string Band(int score) => score >= HealthyFrom ? Healthy : score < AtRiskBelow ? AtRisk : Watch;
 
     public void Validate()
     {

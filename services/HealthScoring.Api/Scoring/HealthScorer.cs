@@ -132,30 +132,74 @@ public sealed class HealthScorer(
         return previous;
     }
 
-    private async Task SaveLatestAsync(string tenantId, DateOnly asOf, AccountScore[] scores, CancellationToken cancellationToken)
+    /// <summary>
+    /// The latest verdict per account, the day's point of its history, and the notification to watchers: one
+    /// transaction, so a watcher that hears of a change can read it at once, and a failed run announces nothing.
+    /// </summary>
+    internal async Task SaveLatestAsync(string tenantId, DateOnly asOf, IReadOnlyList<AccountScore> scores, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand();
-        command.CommandText = $"""
-            insert into {_s}.account_health as h (tenant_id, account_id, as_of, health_score, band, churn_probability, expansion_probability, previous_score, drivers, components)
-            select $1, u.a, $10::date, u.s, u.b, u.c, u.e, u.p, u.d, u.k
-            from unnest($2::text[], $3::int[], $4::text[], $5::float8[], $6::float8[], $7::int[], $8::jsonb[], $9::jsonb[]) as u(a, s, b, c, e, p, d, k)
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var command = new NpgsqlCommand(
+            $"""
+            insert into {_s}.account_health as h (tenant_id, account_id, as_of, health_score, band, churn_probability, expansion_probability, previous_score, drivers, components, expansion_drivers)
+            select $1, u.a, $10::date, u.s, u.b, u.c, u.e, u.p, u.d, u.k, u.x
+            from unnest($2::text[], $3::int[], $4::text[], $5::float8[], $6::float8[], $7::int[], $8::jsonb[], $9::jsonb[], $11::jsonb[]) as u(a, s, b, c, e, p, d, k, x)
             on conflict (tenant_id, account_id) do update set
                 as_of = excluded.as_of, health_score = excluded.health_score, band = excluded.band,
                 churn_probability = excluded.churn_probability, expansion_probability = excluded.expansion_probability,
                 previous_score = case when h.as_of = excluded.as_of then h.previous_score else h.health_score end,
-                drivers = excluded.drivers, components = excluded.components, scored_at = now()
+                drivers = excluded.drivers, components = excluded.components, expansion_drivers = excluded.expansion_drivers, scored_at = now()
             where h.as_of <= excluded.as_of
-            """;
-        command.Parameters.AddWithValue(tenantId);
-        command.Parameters.AddWithValue(scores.Select(s => s.AccountId).ToArray());
-        command.Parameters.AddWithValue(scores.Select(s => s.HealthScore).ToArray());
-        command.Parameters.AddWithValue(scores.Select(s => s.Band).ToArray());
-        command.Parameters.AddWithValue(scores.Select(s => s.ChurnProbability).ToArray());
-        command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => s.ExpansionProbability).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Double });
-        command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => s.PreviousScore).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Integer });
-        command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => System.Text.Json.JsonSerializer.Serialize(s.Drivers)).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb });
-        command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => System.Text.Json.JsonSerializer.Serialize(s.Components)).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb });
-        command.Parameters.AddWithValue(asOf);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+            """, connection, tx))
+        {
+            command.Parameters.AddWithValue(tenantId);
+            command.Parameters.AddWithValue(scores.Select(s => s.AccountId).ToArray());
+            command.Parameters.AddWithValue(scores.Select(s => s.HealthScore).ToArray());
+            command.Parameters.AddWithValue(scores.Select(s => s.Band).ToArray());
+            command.Parameters.AddWithValue(scores.Select(s => s.ChurnProbability).ToArray());
+            command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => s.ExpansionProbability).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Double });
+            command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => s.PreviousScore).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Integer });
+            command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => System.Text.Json.JsonSerializer.Serialize(s.Drivers)).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb });
+            command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => System.Text.Json.JsonSerializer.Serialize(s.Components)).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb });
+            command.Parameters.AddWithValue(asOf);
+            command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => System.Text.Json.JsonSerializer.Serialize(s.ExpansionDrivers)).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // A rerun that reaches the same verdict changes nothing and announces nothing; a new date or a changed verdict does.
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        await using (var command = new NpgsqlCommand(
+            $"""
+            insert into {_s}.account_health_history as h (tenant_id, account_id, as_of, health_score, band, churn_probability, expansion_probability)
+            select $1, u.a, $7::date, u.s, u.b, u.c, u.e
+            from unnest($2::text[], $3::int[], $4::text[], $5::float8[], $6::float8[]) as u(a, s, b, c, e)
+            on conflict (tenant_id, account_id, as_of) do update set
+                health_score = excluded.health_score, band = excluded.band, churn_probability = excluded.churn_probability,
+                expansion_probability = excluded.expansion_probability, scored_at = now()
+            where (h.health_score, h.band, h.churn_probability, h.expansion_probability)
+                is distinct from (excluded.health_score, excluded.band, excluded.churn_probability, excluded.expansion_probability)
+            returning account_id
+            """, connection, tx))
+        {
+            command.Parameters.AddWithValue(tenantId);
+            command.Parameters.AddWithValue(scores.Select(s => s.AccountId).ToArray());
+            command.Parameters.AddWithValue(scores.Select(s => s.HealthScore).ToArray());
+            command.Parameters.AddWithValue(scores.Select(s => s.Band).ToArray());
+            command.Parameters.AddWithValue(scores.Select(s => s.ChurnProbability).ToArray());
+            command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => s.ExpansionProbability).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Double });
+            command.Parameters.AddWithValue(asOf);
+            await using var rows = await command.ExecuteReaderAsync(cancellationToken);
+            while (await rows.ReadAsync(cancellationToken))
+            {
+                changed.Add(rows.GetString(0));
+            }
+        }
+
+        var changes = scores.Where(s => changed.Contains(s.AccountId))
+            .Select(s => new HealthChange(HealthNotifications.ScoreKind, tenantId, s.AccountId, asOf, s.HealthScore, s.Band, s.ChurnProbability, s.ExpansionProbability, s.PreviousScore))
+            .ToList();
+        await HealthNotifications.NotifyAsync(connection, tx, _s, changes, cancellationToken);
+        await tx.CommitAsync(cancellationToken);
     }
 }

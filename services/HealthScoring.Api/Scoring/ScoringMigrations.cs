@@ -41,5 +41,38 @@ internal static class ScoringMigrations
                 primary key (tenant_id, account_id)
             );
             """),
+        new(2, "score history per account and date", """
+            create table {schema}.account_health_history (
+                tenant_id             text not null,
+                account_id            text not null,
+                as_of                 date not null,
+                health_score          integer not null,
+                band                  text not null,
+                churn_probability     double precision not null,
+                expansion_probability double precision,
+                scored_at             timestamptz not null default now(),
+                primary key (tenant_id, account_id, as_of)
+            );
+            -- Earlier runs live on in the accounts' streams: per account and date, the last verdict appended wins
+            -- (a rerun with newer models appends another event for the same date).
+            insert into {schema}.account_health_history (tenant_id, account_id, as_of, health_score, band, churn_probability, expansion_probability, scored_at)
+            select distinct on (tenant_id, stream_id, (data->>'asOf')::date)
+                tenant_id, substr(stream_id, length('account:') + 1), (data->>'asOf')::date, (data->>'healthScore')::integer, data->>'band',
+                (data->>'churnProbability')::double precision, (data->>'expansionProbability')::double precision, recorded_at
+            from {schema}.events
+            where type = 'health.account_scored' and stream_id like 'account:%'
+            order by tenant_id, stream_id, (data->>'asOf')::date, seq desc;
+            -- The account page explains expansion too; until the next run, the latest event of the verdict's date knows its drivers.
+            alter table {schema}.account_health add column expansion_drivers jsonb not null default '[]';
+            update {schema}.account_health h set expansion_drivers = e.drivers
+            from (
+                select distinct on (tenant_id, stream_id, (data->>'asOf')::date)
+                    tenant_id, substr(stream_id, length('account:') + 1) as account_id, (data->>'asOf')::date as as_of, data->'expansionDrivers' as drivers
+                from {schema}.events
+                where type = 'health.account_scored' and stream_id like 'account:%' and jsonb_typeof(data->'expansionDrivers') = 'array'
+                order by tenant_id, stream_id, (data->>'asOf')::date, seq desc
+            ) e
+            where (h.tenant_id, h.account_id, h.as_of) = (e.tenant_id, e.account_id, e.as_of);
+            """),
     ]);
 }
