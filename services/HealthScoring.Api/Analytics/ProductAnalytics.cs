@@ -58,9 +58,12 @@ public sealed class ProductAnalytics(NpgsqlDataSource dataSource, EventStoreOpti
 
     public async Task<CohortReport> CohortsAsync(string tenantId, DateOnly asOf, CancellationToken cancellationToken)
     {
-        // Signup = the first day with activity or a subscription (as AccountHistory.FirstSeen), by month.
+        // Signup = the first day with activity or a subscription (as AccountHistory.FirstSeen), by month. Only
+        // cohorts that signed up once usage was recorded: older ones have no usage for their first months, which
+        // would read as churn.
         await using var command = Command(tenantId, asOf, $"""
-            with first as (
+            with start as (select date_trunc('month', min(day))::date as month from {_s}.account_daily where tenant_id = $1 and day <= $2),
+            first as (
                 select account_id, date_trunc('month', min(day))::date as cohort from (
                     select account_id, day from {_s}.account_daily where tenant_id = $1 and day <= $2 and events > 0
                     union all
@@ -72,6 +75,7 @@ public sealed class ProductAnalytics(NpgsqlDataSource dataSource, EventStoreOpti
                    coalesce(array_agg(((extract(year from a.month) - extract(year from f.cohort)) * 12 + extract(month from a.month) - extract(month from f.cohort))::int)
                             filter (where a.month is not null), array[]::int[])
             from first f left join active a on a.account_id = f.account_id and a.month >= f.cohort
+            where f.cohort >= (select month from start)
             group by f.cohort order by f.cohort
             """);
         var cohorts = new List<Cohort>();
@@ -300,19 +304,26 @@ public sealed class ProductAnalytics(NpgsqlDataSource dataSource, EventStoreOpti
             _ => "Needs attention",
         };
 
-    /// <summary>1–3 by rank of <paramref name="value"/> (ties share the lower rank's tercile).</summary>
+    /// <summary>1–3 by rank of <paramref name="value"/> (ties share the tercile of their middle rank).</summary>
     private static Dictionary<string, int> Terciles(List<string> accounts, Func<string, double> value)
     {
         var sorted = accounts.Select(value).Order().ToArray();
         return accounts.ToDictionary(a => a, a =>
         {
-            var rank = Array.BinarySearch(sorted, value(a));
-            while (rank > 0 && sorted[rank - 1] == sorted[rank])
+            // Mid-rank of the ties: many accounts share a value (active today, no MRR) and must share its tercile.
+            var v = value(a);
+            int first = Array.BinarySearch(sorted, v), last = first;
+            while (first > 0 && sorted[first - 1] == v)
             {
-                rank--;
+                first--;
             }
 
-            return 1 + Math.Min(2, 3 * rank / Math.Max(1, sorted.Length));
+            while (last < sorted.Length - 1 && sorted[last + 1] == v)
+            {
+                last++;
+            }
+
+            return 1 + Math.Min(2, (int)(3.0 * (first + last) / 2 / Math.Max(1, sorted.Length)));
         }, StringComparer.Ordinal);
     }
 

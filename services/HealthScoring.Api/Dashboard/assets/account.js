@@ -8,10 +8,11 @@ function fact(label, value) {
   return h('div', { class: 'fact' }, h('span', { class: 'fact-label', text: label }), h('span', { class: 'fact-value' }, value));
 }
 
-function drivers(list, target) {
+// For the expansion model "raises" means more likely to expand: the same arrow, the opposite colour.
+function drivers(list, target, what = 'risk') {
   fill(target, (list || []).length === 0 ? h('li', { class: 'muted', text: 'No drivers.' }) : list.map((d) =>
-    h('li', { class: `driver ${d.direction}` },
-      h('span', { class: 'arrow', text: d.direction === 'raises-risk' ? '▲' : '▼', title: d.direction === 'raises-risk' ? 'raises risk' : 'lowers risk' }),
+    h('li', { class: `driver ${d.direction} ${what}` },
+      h('span', { class: 'arrow', text: d.direction === 'raises-risk' ? '▲' : '▼', title: `${d.direction === 'raises-risk' ? 'raises' : 'lowers'} ${what === 'risk' ? 'churn risk' : 'expansion likelihood'}` }),
       h('span', { class: 'driver-text', text: d.text }),
       h('span', { class: 'muted small', text: `${d.feature}${d.value === null || d.value === undefined ? '' : ` = ${number(d.value, 2)}`}` }))));
 }
@@ -31,7 +32,7 @@ async function summary() {
     fact('Plan', a.plan || '–'),
     fact('Scored as of', a.asOf || '–'));
   drivers(a.drivers, 'drivers');
-  drivers(a.expansionDrivers, 'expansion-drivers');
+  drivers(a.expansionDrivers, 'expansion-drivers', 'expansion');
 }
 
 async function history() {
@@ -43,7 +44,8 @@ async function history() {
 async function usage() {
   const u = await getJson(`${base}/usage`);
   const categories = u.categories.filter((c) => u.days.some((d) => (d.byCategory[c] || 0) > 0));
-  fill('usage-chart', stackedBars(u.days, categories));
+  // Every category keeps its colour index (cat-N) in chart and legend alike; empty ones draw nothing.
+  fill('usage-chart', stackedBars(u.days, u.categories));
   fill('usage-legend', categories.map((c) => h('span', { class: `key cat-${u.categories.indexOf(c)}`, text: c })));
   fill('users-chart', lineChart([
     { name: 'active users', cls: 'users', points: u.days.map((d) => ({ x: d.day.slice(5), y: d.activeUsers })) },
