@@ -162,7 +162,15 @@ public sealed class AccountActivity(AccountHistoryReader reader, EventTaxonomy t
         return app;
     }
 
-    private static async Task<Results<Ok<AccountUsage>, ProblemHttpResult>> UsageEndpointAsync(HttpContext http, AccountActivity activity, string accountId, string? from, string? to)
+    private static Task<Results<Ok<AccountUsage>, ProblemHttpResult>> UsageEndpointAsync(HttpContext http, AccountActivity activity, string accountId, string? from, string? to) =>
+        WindowEndpointAsync(http, activity, accountId, from, to, 90, activity.UsageAsync);
+
+    private static Task<Results<Ok<AccountBilling>, ProblemHttpResult>> BillingEndpointAsync(HttpContext http, AccountActivity activity, string accountId, string? from, string? to) =>
+        WindowEndpointAsync(http, activity, accountId, from, to, 180, activity.BillingAsync);
+
+    /// <summary>An account's view over a [from, to] window: 404 first (before parsing reveals anything), then 400 on bad dates.</summary>
+    private static async Task<Results<Ok<T>, ProblemHttpResult>> WindowEndpointAsync<T>(
+        HttpContext http, AccountActivity activity, string accountId, string? from, string? to, int defaultDays, Func<string, string, DateOnly, DateOnly, CancellationToken, Task<T>> read)
     {
         var (tenant, ct) = (http.User.TenantId(), http.RequestAborted);
         if (await NotFoundAsync(activity, tenant, accountId, ct) is { } missing)
@@ -170,28 +178,12 @@ public sealed class AccountActivity(AccountHistoryReader reader, EventTaxonomy t
             return missing;
         }
 
-        if (!DateQuery.TryParseRange(from, to, await activity.LatestDayAsync(tenant, ct), 90, MaxDays, out var range, out var problem))
+        if (!DateQuery.TryParseRange(from, to, await activity.LatestDayAsync(tenant, ct), defaultDays, MaxDays, out var range, out var problem))
         {
             return problem!;
         }
 
-        return TypedResults.Ok(await activity.UsageAsync(tenant, accountId, range.From, range.To, ct));
-    }
-
-    private static async Task<Results<Ok<AccountBilling>, ProblemHttpResult>> BillingEndpointAsync(HttpContext http, AccountActivity activity, string accountId, string? from, string? to)
-    {
-        var (tenant, ct) = (http.User.TenantId(), http.RequestAborted);
-        if (await NotFoundAsync(activity, tenant, accountId, ct) is { } missing)
-        {
-            return missing;
-        }
-
-        if (!DateQuery.TryParseRange(from, to, await activity.LatestDayAsync(tenant, ct), 180, MaxDays, out var range, out var problem))
-        {
-            return problem!;
-        }
-
-        return TypedResults.Ok(await activity.BillingAsync(tenant, accountId, range.From, range.To, ct));
+        return TypedResults.Ok(await read(tenant, accountId, range.From, range.To, ct));
     }
 
     private static async Task<Results<Ok<AccountAlerts>, ProblemHttpResult>> AlertsEndpointAsync(HttpContext http, AccountActivity activity, string accountId)
