@@ -13,7 +13,7 @@ namespace HealthScoring.Api.Tests;
 /// The real host (HostComposition, as Program.cs runs it) on loopback sockets: REST on one port, gRPC (h2c) on
 /// another, over a fresh schema, with tenant <c>acme</c> and a write key. For clients that need a real socket.
 /// </summary>
-public sealed class LiveApiFixture : PostgresSchemaFixture
+public class LiveApiFixture : PostgresSchemaFixture
 {
     private WebApplication? _app;
 
@@ -22,6 +22,8 @@ public sealed class LiveApiFixture : PostgresSchemaFixture
     public int GrpcPort { get; } = FreePort();
 
     public string AcmeWriteKey { get; private set; } = "";
+
+    public string AcmeApiKey { get; private set; } = "";
 
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("Not started.");
 
@@ -44,6 +46,7 @@ public sealed class LiveApiFixture : PostgresSchemaFixture
         var keys = _app.Services.GetRequiredService<ApiKeyStore>();
         await keys.EnsureTenantAsync("acme", CancellationToken.None);
         AcmeWriteKey = (await keys.CreateKeyAsync("acme", KeyKind.Write, "live tests", CancellationToken.None)).Secret;
+        AcmeApiKey = (await keys.CreateKeyAsync("acme", KeyKind.Api, "live tests", CancellationToken.None)).Secret;
     }
 
     public override async ValueTask DisposeAsync()
@@ -54,6 +57,7 @@ public sealed class LiveApiFixture : PostgresSchemaFixture
         }
 
         await base.DisposeAsync();
+        GC.SuppressFinalize(this);
     }
 
     private static int FreePort()

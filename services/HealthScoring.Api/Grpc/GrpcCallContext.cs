@@ -52,6 +52,19 @@ public sealed class GrpcCallContext
         return values.Count == 0 ? null : values.ToString();
     }
 
+    /// <summary>
+    /// Sends the response headers now rather than with the first message (as <c>ServerCallContext.WriteResponseHeadersAsync</c>):
+    /// a streaming handler that may wait long for its first message tells the client it is ready. A later error then
+    /// travels in trailers.
+    /// </summary>
+    public async Task WriteResponseHeadersAsync()
+    {
+        await HttpContext.Response.StartAsync(CancellationToken);
+
+        // Starting only queues the HEADERS frame; the flush puts it on the wire.
+        await HttpContext.Response.BodyWriter.FlushAsync(CancellationToken);
+    }
+
     /// <summary>Adds an ASCII trailer sent with the status, whether the call succeeds or fails.</summary>
     /// <param name="key">Lower-case <c>[0-9a-z_.-]</c>, not starting with <c>grpc-</c> (reserved), not ending with <c>-bin</c>.</param>
     /// <param name="value">Printable ASCII (0x20-0x7E).</param>

@@ -48,18 +48,8 @@ public static class IngestGrpcService
 
     private static async Task<(string Tenant, IngestionPipeline Pipeline)> AuthenticateAsync(GrpcCallContext context)
     {
-        var services = context.HttpContext.RequestServices;
-        var principal = await services.GetRequiredService<ApiKeyStore>().AuthenticateAsync(context.BearerToken, context.CancellationToken)
-            ?? throw new GrpcException(StatusCode.Unauthenticated, context.BearerToken is null
-                ? "Send a key as 'authorization: Bearer <key>' metadata."
-                : "Unknown or revoked key.");
-        var named = context.GetMetadata(ApiKeyAuthenticationHandler.TenantHeader.ToLowerInvariant());
-        if (!string.IsNullOrEmpty(named) && named != principal.TenantId)
-        {
-            throw new GrpcException(StatusCode.PermissionDenied, "This key belongs to another tenant.");
-        }
-
-        return (principal.TenantId, services.GetRequiredService<IngestionPipeline>());
+        var principal = await context.AuthenticateAsync();
+        return (principal.TenantId, context.HttpContext.RequestServices.GetRequiredService<IngestionPipeline>());
     }
 
     private static IngestResponse Answer(IngestOutcome outcome, int count)

@@ -6,6 +6,8 @@ public static class PortfolioExtensions
     public static IHostApplicationBuilder AddPortfolio(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<PortfolioQueries>();
+        builder.Services.AddSingleton<HealthChangeFeed>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<HealthChangeFeed>());
         builder.Services.AddOpenApi(options =>
         {
             // The gRPC methods are POST endpoints too, but their contract is the .proto, not JSON.
@@ -14,10 +16,11 @@ public static class PortfolioExtensions
         return builder;
     }
 
-    /// <summary>REST (API keys), the OpenAPI document at <c>/openapi/v1.json</c> (any valid key, as everything else).</summary>
+    /// <summary>REST and gRPC (API keys), the OpenAPI document at <c>/openapi/v1.json</c> (any valid key, as everything else).</summary>
     public static IEndpointRouteBuilder MapPortfolio(this IEndpointRouteBuilder app)
     {
         app.MapPortfolioEndpoints();
+        app.MapAccountsGrpc();
         app.MapOpenApi();
         return app;
     }

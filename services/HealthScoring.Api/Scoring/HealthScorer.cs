@@ -132,6 +132,17 @@ public sealed class HealthScorer(
         return previous;
     }
 
+    /// <summary>$1 tenant, then one array each ($2 … $6): accounts, scores, bands, churn and expansion probabilities.</summary>
+    private static void AddVerdictParameters(NpgsqlCommand command, string tenantId, IReadOnlyList<AccountScore> scores)
+    {
+        command.Parameters.AddWithValue(tenantId);
+        command.Parameters.AddWithValue(scores.Select(s => s.AccountId).ToArray());
+        command.Parameters.AddWithValue(scores.Select(s => s.HealthScore).ToArray());
+        command.Parameters.AddWithValue(scores.Select(s => s.Band).ToArray());
+        command.Parameters.AddWithValue(scores.Select(s => s.ChurnProbability).ToArray());
+        command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => s.ExpansionProbability).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Double });
+    }
+
     /// <summary>
     /// The latest verdict per account, the day's point of its history, and the notification to watchers: one
     /// transaction, so a watcher that hears of a change can read it at once, and a failed run announces nothing.
@@ -153,12 +164,7 @@ public sealed class HealthScorer(
             where h.as_of <= excluded.as_of
             """, connection, tx))
         {
-            command.Parameters.AddWithValue(tenantId);
-            command.Parameters.AddWithValue(scores.Select(s => s.AccountId).ToArray());
-            command.Parameters.AddWithValue(scores.Select(s => s.HealthScore).ToArray());
-            command.Parameters.AddWithValue(scores.Select(s => s.Band).ToArray());
-            command.Parameters.AddWithValue(scores.Select(s => s.ChurnProbability).ToArray());
-            command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => s.ExpansionProbability).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Double });
+            AddVerdictParameters(command, tenantId, scores);
             command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => s.PreviousScore).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Integer });
             command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => System.Text.Json.JsonSerializer.Serialize(s.Drivers)).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb });
             command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => System.Text.Json.JsonSerializer.Serialize(s.Components)).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb });
@@ -182,12 +188,7 @@ public sealed class HealthScorer(
             returning account_id
             """, connection, tx))
         {
-            command.Parameters.AddWithValue(tenantId);
-            command.Parameters.AddWithValue(scores.Select(s => s.AccountId).ToArray());
-            command.Parameters.AddWithValue(scores.Select(s => s.HealthScore).ToArray());
-            command.Parameters.AddWithValue(scores.Select(s => s.Band).ToArray());
-            command.Parameters.AddWithValue(scores.Select(s => s.ChurnProbability).ToArray());
-            command.Parameters.Add(new NpgsqlParameter { Value = scores.Select(s => s.ExpansionProbability).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Double });
+            AddVerdictParameters(command, tenantId, scores);
             command.Parameters.AddWithValue(asOf);
             await using var rows = await command.ExecuteReaderAsync(cancellationToken);
             while (await rows.ReadAsync(cancellationToken))

@@ -11,38 +11,23 @@ the well-known types it imports come from the python package's own descriptors.
 
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import uuid
 
 try:
     import grpc
-    from google.protobuf import any_pb2, descriptor_pb2, json_format, struct_pb2, timestamp_pb2
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Grpc"))
+    import protogen
+    from google.protobuf import any_pb2, json_format, struct_pb2, timestamp_pb2
 except ImportError as error:
     print(f"ingest_client: {error}. Run `bash scripts/test-deps.sh` and use /usr/bin/python3.", file=sys.stderr)
     sys.exit(3)
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 METHOD = "/healthscoring.v1.Ingest/"
 
 
 def generate():
-    protoc = shutil.which("protoc")
-    if protoc is None:
-        print("ingest_client: protoc not found. Run `bash scripts/test-deps.sh`.", file=sys.stderr)
-        sys.exit(3)
-    out = tempfile.mkdtemp(prefix="hs-ingest-py-")
-    wkt = descriptor_pb2.FileDescriptorSet()
-    for module in (any_pb2, struct_pb2, timestamp_pb2):
-        module.DESCRIPTOR.CopyToProto(wkt.file.add())
-    wkt_path = os.path.join(out, "wkt.pb")
-    with open(wkt_path, "wb") as f:
-        f.write(wkt.SerializeToString())
-    subprocess.run([protoc, f"--descriptor_set_in={wkt_path}", f"-I{os.path.join(REPO, 'protos')}", f"--python_out={out}",
-                    "healthscoring/v1/ingest.proto", "google/rpc/status.proto", "google/rpc/error_details.proto"], check=True)
-    sys.path.insert(0, out)
+    protogen.generate("ingest_client", ["healthscoring/v1/ingest.proto", "google/rpc/status.proto", "google/rpc/error_details.proto"], (any_pb2, struct_pb2, timestamp_pb2))
     from healthscoring.v1 import ingest_pb2  # noqa: E402 (generated just above)
     from google.rpc import error_details_pb2, status_pb2  # noqa: E402
     return ingest_pb2, status_pb2, error_details_pb2

@@ -1,11 +1,12 @@
 using System.Text.Json;
 using HealthScoring.Api.Scoring;
 using HealthScoring.Api.Tenancy;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace HealthScoring.Api.Tests.Portfolio;
 
-/// <summary>One seeded account: its traits, its live MRR, and its verdict at each of <see cref="PortfolioFixture.Dates"/>.</summary>
+/// <summary>One seeded account: its traits, its live MRR, and its verdict at each of <see cref="PortfolioSeed.Dates"/>.</summary>
 public sealed record SeedAccount(string Id, string? Name, string? Owner, string? Plan, string? Segment, long MrrMinor, double? Expansion, (int Score, double Churn)[] Verdicts)
 {
     public int Score => Verdicts[^1].Score;
@@ -17,12 +18,36 @@ public sealed record SeedAccount(string Id, string? Name, string? Owner, string?
     public string Band => new HealthScoreProfile().Band(Score);
 }
 
-/// <summary>
-/// The host over a fresh schema with a scored portfolio for <c>acme</c> (three scoring dates a week apart, written
-/// through the scorer's own save) and a small one for <c>globex</c> that reuses one of acme's account ids.
-/// Traits and subscriptions are written as the ingestion and the projection leave them.
-/// </summary>
+/// <summary>The host (in memory) over a fresh schema with <see cref="PortfolioSeed"/>'s portfolios.</summary>
 public sealed class PortfolioFixture : ApiFixture
+{
+    public string GlobexApiKey { get; private set; } = "";
+
+    public override async ValueTask InitializeAsync()
+    {
+        await base.InitializeAsync();
+        GlobexApiKey = await PortfolioSeed.SeedAsync(Factory.Services, Schema, CancellationToken.None);
+    }
+}
+
+/// <summary>The real host on sockets (REST and gRPC) over a fresh schema with <see cref="PortfolioSeed"/>'s portfolios.</summary>
+public sealed class LivePortfolioFixture : LiveApiFixture
+{
+    public string GlobexApiKey { get; private set; } = "";
+
+    public override async ValueTask InitializeAsync()
+    {
+        await base.InitializeAsync();
+        GlobexApiKey = await PortfolioSeed.SeedAsync(Services, Schema, CancellationToken.None);
+    }
+}
+
+/// <summary>
+/// A scored portfolio for <c>acme</c> (three scoring dates a week apart, written through the scorer's own save)
+/// and a small one for <c>globex</c> that reuses one of acme's account ids. Traits and subscriptions are written as
+/// the ingestion and the projection leave them.
+/// </summary>
+public static class PortfolioSeed
 {
     public static readonly DateOnly[] Dates = [new(2026, 10, 17), new(2026, 10, 24), new(2026, 10, 31)];
 
@@ -43,23 +68,23 @@ public sealed class PortfolioFixture : ApiFixture
         new("a-01", "Globex's own a-01", "Hank Scorpio", "pro", null, 10_000, null, [(99, 0.01), (99, 0.01), (99, 0.01)]),
     ];
 
-    public string GlobexApiKey { get; private set; } = "";
-
     /// <summary>Employees per account (the segment without a trait): a-01, a-03 smb; a-02 enterprise; a-06 mid-market.</summary>
     private static readonly Dictionary<string, int> Employees = new() { ["a-01"] = 40, ["a-02"] = 5_000, ["a-03"] = 12, ["a-06"] = 300 };
 
-    public override async ValueTask InitializeAsync()
+    /// <summary>Seeds both tenants (globex is created if need be); returns a globex API key.</summary>
+    public static async Task<string> SeedAsync(IServiceProvider services, string schema, CancellationToken ct)
     {
-        await base.InitializeAsync();
-        var ct = CancellationToken.None;
-        GlobexApiKey = (await Service<ApiKeyStore>().CreateKeyAsync("globex", KeyKind.Api, "tests", ct)).Secret;
-        await SeedAsync("acme", Acme, ct);
-        await SeedAsync("globex", Globex, ct);
+        var keys = services.GetRequiredService<ApiKeyStore>();
+        await keys.EnsureTenantAsync("globex", ct);
+        var globexKey = (await keys.CreateKeyAsync("globex", KeyKind.Api, "tests", ct)).Secret;
+        await SeedAsync(services, schema, "acme", Acme, ct);
+        await SeedAsync(services, schema, "globex", Globex, ct);
+        return globexKey;
     }
 
-    private async Task SeedAsync(string tenant, IReadOnlyList<SeedAccount> accounts, CancellationToken ct)
+    private static async Task SeedAsync(IServiceProvider services, string schema, string tenant, IReadOnlyList<SeedAccount> accounts, CancellationToken ct)
     {
-        var dataSource = Service<NpgsqlDataSource>();
+        var dataSource = services.GetRequiredService<NpgsqlDataSource>();
         foreach (var a in accounts)
         {
             var traits = new Dictionary<string, object>();
@@ -83,7 +108,7 @@ public sealed class PortfolioFixture : ApiFixture
                 traits["employees"] = employees;
             }
 
-            await using (var insert = dataSource.CreateCommand($"insert into {Schema}.accounts (tenant_id, account_id, traits) values ($1, $2, $3::jsonb)"))
+            await using (var insert = dataSource.CreateCommand($"insert into {schema}.accounts (tenant_id, account_id, traits) values ($1, $2, $3::jsonb)"))
             {
                 insert.Parameters.AddWithValue(tenant);
                 insert.Parameters.AddWithValue(a.Id);
@@ -93,15 +118,15 @@ public sealed class PortfolioFixture : ApiFixture
 
             if (a.MrrMinor > 0)
             {
-                await SubscriptionAsync(dataSource, tenant, a.Id, "sub-main", "active", a.MrrMinor, a.Plan, new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), ct);
+                await SubscriptionAsync(dataSource, schema, tenant, a.Id, "sub-main", "active", a.MrrMinor, a.Plan, new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), ct);
             }
 
             // A subscription that ended: its MRR no longer counts.
-            await SubscriptionAsync(dataSource, tenant, a.Id, "sub-old", "active", 777_00, "legacy", new DateTimeOffset(2025, 6, 1, 0, 0, 0, TimeSpan.Zero), ct);
-            await SubscriptionAsync(dataSource, tenant, a.Id, "sub-old", "canceled", 0, "legacy", new DateTimeOffset(2025, 12, 1, 0, 0, 0, TimeSpan.Zero), ct);
+            await SubscriptionAsync(dataSource, schema, tenant, a.Id, "sub-old", "active", 777_00, "legacy", new DateTimeOffset(2025, 6, 1, 0, 0, 0, TimeSpan.Zero), ct);
+            await SubscriptionAsync(dataSource, schema, tenant, a.Id, "sub-old", "canceled", 0, "legacy", new DateTimeOffset(2025, 12, 1, 0, 0, 0, TimeSpan.Zero), ct);
         }
 
-        var scorer = Service<HealthScorer>();
+        var scorer = services.GetRequiredService<HealthScorer>();
         var profile = new HealthScoreProfile();
         for (var d = 0; d < Dates.Length; d++)
         {
@@ -114,10 +139,10 @@ public sealed class PortfolioFixture : ApiFixture
         }
     }
 
-    private async Task SubscriptionAsync(NpgsqlDataSource dataSource, string tenant, string account, string subscription, string status, long mrrMinor, string? plan, DateTimeOffset at, CancellationToken ct)
+    private static async Task SubscriptionAsync(NpgsqlDataSource dataSource, string schema, string tenant, string account, string subscription, string status, long mrrMinor, string? plan, DateTimeOffset at, CancellationToken ct)
     {
         await using var insert = dataSource.CreateCommand(
-            $"insert into {Schema}.account_subscriptions (tenant_id, account_id, event_id, at, subscription_id, status, mrr_minor, seats, plan) values ($1, $2, $3, $4, $5, $6, $7, 10, $8)");
+            $"insert into {schema}.account_subscriptions (tenant_id, account_id, event_id, at, subscription_id, status, mrr_minor, seats, plan) values ($1, $2, $3, $4, $5, $6, $7, 10, $8)");
         insert.Parameters.AddWithValue(tenant);
         insert.Parameters.AddWithValue(account);
         insert.Parameters.AddWithValue(Guid.NewGuid());

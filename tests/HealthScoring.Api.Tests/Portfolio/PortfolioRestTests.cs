@@ -45,8 +45,8 @@ public sealed class PortfolioRestTests(PortfolioFixture fixture) : IClassFixture
         using var globex = fixture.Client(fixture.GlobexApiKey, basic: false);
 
         var acmePage = await OkJsonAsync(acme, "/v1/accounts?pageSize=500");
-        Ids(acmePage).Order().ShouldBe(PortfolioFixture.Acme.Select(a => a.Id).Order());
-        acmePage["totals"]!["accounts"]!.GetValue<int>().ShouldBe(PortfolioFixture.Acme.Count);
+        Ids(acmePage).Order().ShouldBe(PortfolioSeed.Acme.Select(a => a.Id).Order());
+        acmePage["totals"]!["accounts"]!.GetValue<int>().ShouldBe(PortfolioSeed.Acme.Count);
         var globexPage = await OkJsonAsync(globex, "/v1/accounts");
         Ids(globexPage).Order().ShouldBe(["a-01", "g-01"]);
 
@@ -70,16 +70,16 @@ public sealed class PortfolioRestTests(PortfolioFixture fixture) : IClassFixture
     {
         using var acme = Acme();
         var page = await OkJsonAsync(acme, "/v1/accounts");
-        var expected = PortfolioFixture.Acme.OrderByDescending(a => a.Churn).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();
+        var expected = PortfolioSeed.Acme.OrderByDescending(a => a.Churn).ThenBy(a => a.Id, StringComparer.Ordinal).ToList();
         Ids(page).ShouldBe(expected.Select(a => a.Id));
         page["accounts"]![0]!["band"]!.GetValue<string>().ShouldBe("at-risk");
         page["nextPageToken"].ShouldBeNull();
 
         var totals = page["totals"]!;
         totals["accounts"]!.GetValue<int>().ShouldBe(7);
-        totals["atRisk"]!.GetValue<int>().ShouldBe(PortfolioFixture.Acme.Count(a => a.Band == "at-risk"));
-        totals["mrrAtRisk"]!.GetValue<double>().ShouldBe(Math.Round(PortfolioFixture.Acme.Sum(a => a.Mrr * a.Churn), 2), 0.005);
-        totals["expansionPipeline"]!.GetValue<double>().ShouldBe(Math.Round(PortfolioFixture.Acme.Sum(a => a.Mrr * (a.Expansion ?? 0)), 2), 0.005);
+        totals["atRisk"]!.GetValue<int>().ShouldBe(PortfolioSeed.Acme.Count(a => a.Band == "at-risk"));
+        totals["mrrAtRisk"]!.GetValue<double>().ShouldBe(Math.Round(PortfolioSeed.Acme.Sum(a => a.Mrr * a.Churn), 2), 0.005);
+        totals["expansionPipeline"]!.GetValue<double>().ShouldBe(Math.Round(PortfolioSeed.Acme.Sum(a => a.Mrr * (a.Expansion ?? 0)), 2), 0.005);
 
         var watch = await OkJsonAsync(acme, "/v1/accounts?band=watch&pageSize=1");
         watch["totals"]!["accounts"]!.GetValue<int>().ShouldBe(2, "totals count the filtered set, not the page");
@@ -151,11 +151,11 @@ public sealed class PortfolioRestTests(PortfolioFixture fixture) : IClassFixture
         var all = Ids(await OkJsonAsync(acme, $"/v1/accounts?sort={sort}&pageSize=500"));
         var expected = sort switch
         {
-            "risk" => PortfolioFixture.Acme.OrderByDescending(a => a.Churn),
-            "mrrAtRisk" => PortfolioFixture.Acme.OrderByDescending(a => a.Mrr * a.Churn),
-            "score" => PortfolioFixture.Acme.OrderBy(a => a.Score),
-            "mrr" => PortfolioFixture.Acme.OrderByDescending(a => a.Mrr),
-            _ => PortfolioFixture.Acme.OrderBy(a => (a.Name ?? a.Id).ToLowerInvariant(), StringComparer.Ordinal),
+            "risk" => PortfolioSeed.Acme.OrderByDescending(a => a.Churn),
+            "mrrAtRisk" => PortfolioSeed.Acme.OrderByDescending(a => a.Mrr * a.Churn),
+            "score" => PortfolioSeed.Acme.OrderBy(a => a.Score),
+            "mrr" => PortfolioSeed.Acme.OrderByDescending(a => a.Mrr),
+            _ => PortfolioSeed.Acme.OrderBy(a => (a.Name ?? a.Id).ToLowerInvariant(), StringComparer.Ordinal),
         };
         all.ShouldBe(expected.ThenBy(a => a.Id, StringComparer.Ordinal).Select(a => a.Id));
 
