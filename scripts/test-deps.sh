@@ -2,6 +2,7 @@
 # test-deps.sh - installs what the test suite needs beyond .NET, from Debian packages:
 #   python3-grpcio, python3-protobuf  the gRPC interop client (tests/HealthScoring.Api.Tests/Grpc/interop_client.py)
 #   protobuf-compiler                 protoc 3.21, matching python3-protobuf, for google/rpc python classes
+#   chromium                          the browser the dashboard tests drive through Playwright (ExecutablePath)
 # Extra package names as arguments are installed too (bench.sh adds python3-sklearn python3-xgboost, the
 # reference models of the models.gbdt benchmark).
 # Idempotent: when every package is installed it only runs `dpkg -s` and exits (well under a second).
@@ -9,7 +10,7 @@
 # The tests run these with /usr/bin/python3 (Debian's); a `python3` on PATH may be a pyenv one without them.
 set -euo pipefail
 
-packages=(python3-grpcio python3-protobuf protobuf-compiler "$@")
+packages=(python3-grpcio python3-protobuf protobuf-compiler chromium "$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,8 @@ using HealthScoring.Integrations.HubSpot.Consumers;
 using HealthScoring.Integrations.Stripe.Consumers;
 using HealthScoring.Api.Alerts;
 using HealthScoring.Api.Accounts;
+using HealthScoring.Api.Analytics;
+using HealthScoring.Api.Dashboard;
 using HealthScoring.Api.Billing;
 using HealthScoring.Api.Grpc;
 using HealthScoring.Api.Health;
@@ -21,6 +23,8 @@ public static class HostComposition
         builder.AddHealthScoringCore();
         builder.AddAccountsProjection();
         builder.AddPortfolio();
+        builder.AddAnalytics();
+        builder.AddDashboard();
         // HubSpot is off (one log line) without HubSpot:AccessToken; alerts are still stored and shown.
         builder.Services.AddHubSpot(builder.Configuration);
         var hubSpotOn = !string.IsNullOrWhiteSpace(builder.Configuration["HubSpot:AccessToken"]);
@@ -55,6 +59,7 @@ public static class HostComposition
         });
         app.UseStatusCodePages();
         app.UseAuthentication();
+        app.UseDashboardSecurity();
         app.UseAuthorization();
         app.MapHealth();
         app.MapSegmentIngestion();
@@ -62,6 +67,8 @@ public static class HostComposition
         app.MapAccounts();
         app.MapAlertSnooze();
         app.MapPortfolio();
+        app.MapAnalytics();
+        app.MapDashboard();
         app.MapStripeWebhooks();
         app.MapPrivacy();
         app.MapIngestGrpc();

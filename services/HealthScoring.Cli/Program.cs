@@ -19,6 +19,7 @@ root.Subcommands.Add(MigrateCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(KeysCommand.Create(tenant));
+root.Subcommands.Add(UsersCommand.Create(tenant));
 var import = new Command("import", "Import events from files.");
 import.Subcommands.Add(ImportEventsCommand.Create(tenant));
 import.Subcommands.Add(ImportBillingCommand.Create(tenant));

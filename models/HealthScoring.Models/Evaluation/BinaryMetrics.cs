@@ -231,10 +231,57 @@ public sealed record BinaryMetrics(
     {
         var n = order.Length;
         var top = (n + 9) / 10;
+        return HitsInTop(labels, scores, order, top) / top / ((double)positives / n);
+    }
+
+    /// <summary>
+    /// The lift table of a ranking (the points of a lift chart): rows sorted by descending score and cut into
+    /// <paramref name="bins"/> equal groups (group b ends at row ⌈n·(b+1)/bins⌉; a tie across a cut counts in
+    /// proportion, as in <see cref="TopDecileLift"/>). Empty when there is no positive.
+    /// </summary>
+    public static IReadOnlyList<LiftBin> ComputeLiftTable(ReadOnlySpan<bool> labels, ReadOnlySpan<double> scores, int bins = 10)
+    {
+        Check(labels, scores);
+        ArgumentOutOfRangeException.ThrowIfLessThan(bins, 1);
+        var n = labels.Length;
+        var positives = 0;
+        foreach (var label in labels)
+        {
+            positives += label ? 1 : 0;
+        }
+
+        if (positives == 0)
+        {
+            return [];
+        }
+
+        var order = DescendingOrder(scores);
+        var baseRate = (double)positives / n;
+        var table = new List<LiftBin>(bins);
+        int previousCut = 0;
+        double previousHits = 0;
+        for (var b = 0; b < bins; b++)
+        {
+            var cut = (int)Math.Ceiling((double)n * (b + 1) / bins);
+            var hits = HitsInTop(labels, scores, order, cut);
+            var rows = cut - previousCut;
+            var rate = rows == 0 ? double.NaN : (hits - previousHits) / rows;
+            table.Add(new LiftBin(b + 1, rows, hits - previousHits, rate / baseRate, cut == 0 ? double.NaN : hits / cut / baseRate, hits / positives));
+            previousCut = cut;
+            previousHits = hits;
+        }
+
+        return table;
+    }
+
+    /// <summary>Expected positives among the <paramref name="top"/> highest-scored rows, a tie at the cut counting in proportion.</summary>
+    private static double HitsInTop(ReadOnlySpan<bool> labels, ReadOnlySpan<double> scores, int[] order, int top)
+    {
+        var n = order.Length;
         double hits = 0;
         var taken = 0;
         var k = 0;
-        while (taken < top)
+        while (taken < top && k < n)
         {
             var score = scores[order[k]];
             int groupSize = 0, groupPositives = 0;
@@ -249,9 +296,18 @@ public sealed record BinaryMetrics(
             taken += take;
         }
 
-        return hits / top / ((double)positives / n);
+        return hits;
     }
 }
+
+/// <summary>One group of a lift table (rows ranked by descending score).</summary>
+/// <param name="Bin">1 for the highest-scored group.</param>
+/// <param name="Rows">Rows in the group.</param>
+/// <param name="Positives">Positives in the group (fractional when a tie straddles a cut).</param>
+/// <param name="Lift">The group's positive rate ÷ the base rate.</param>
+/// <param name="CumulativeLift">The positive rate of this and every higher group ÷ the base rate.</param>
+/// <param name="CumulativeCapture">Share of all positives in this and every higher group (the gains curve).</param>
+public sealed record LiftBin(int Bin, int Rows, double Positives, double Lift, double CumulativeLift, double CumulativeCapture);
 
 /// <summary>One bin of a calibration table.</summary>
 /// <param name="Lower">Lower edge of the predicted-probability range.</param>

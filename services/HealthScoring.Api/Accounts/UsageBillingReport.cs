@@ -94,13 +94,11 @@ public sealed class UsageBillingReport(AccountHistoryReader reader, IOptions<Fea
 
     private static async Task<Results<Ok<IReadOnlyList<UsageBillingRow>>, ProblemHttpResult>> GetEndpointAsync(HttpContext http, UsageBillingReport report, string? asOf)
     {
-        var date = DateOnly.FromDateTime(DateTime.UtcNow);
-        if (asOf is not null && !DateOnly.TryParseExact(asOf, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out date))
+        if (!DateQuery.TryParse(asOf, "asOf", out var date, out var problem))
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid asOf", detail: "asOf must be a date as YYYY-MM-DD.",
-                extensions: new Dictionary<string, object?> { ["field"] = "asOf" });
+            return problem!;
         }
 
-        return TypedResults.Ok(await report.GetAsync(http.User.TenantId(), date, http.RequestAborted));
+        return TypedResults.Ok(await report.GetAsync(http.User.TenantId(), date ?? DateOnly.FromDateTime(DateTime.UtcNow), http.RequestAborted));
     }
 }

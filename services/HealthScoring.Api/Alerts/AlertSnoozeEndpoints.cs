@@ -13,7 +13,7 @@ public sealed record SnoozeRequest(string? Until, string? Reason);
 public sealed record SnoozeView(string AccountId, DateOnly Until, string? Reason);
 
 /// <summary>
-/// Snoozing an account's alerts (API keys of the account's tenant): while snoozed, the rules record a would-be
+/// Snoozing an account's alerts (an API key of the account's tenant, or an admin's dashboard session): while snoozed, the rules record a would-be
 /// alert as suppressed instead of raising it; from the day after <c>until</c> it alerts again if still at risk.
 /// </summary>
 public static class AlertSnoozeEndpoints
@@ -22,7 +22,7 @@ public static class AlertSnoozeEndpoints
 
     public static IEndpointRouteBuilder MapAlertSnooze(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/accounts/{accountId}/alerts/snooze").RequireAuthorization(TenancyExtensions.ReadPolicy);
+        var group = app.MapGroup("/v1/accounts/{accountId}/alerts/snooze").RequireAuthorization(TenancyExtensions.AdminPolicy);
         group.MapPost("", SnoozeAsync);
         group.MapDelete("", UnsnoozeAsync);
         return app;

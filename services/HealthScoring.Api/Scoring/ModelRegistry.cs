@@ -27,7 +27,7 @@ public sealed record RegisteredModel(
     public bool IsPromoted => PromotedAt is not null;
 }
 
-/// <summary>A model's quality: the rolling time-split backtest (pooled) and the training set.</summary>
+/// <summary>A model's quality: the rolling time-split backtest (pooled) and the training set; the calibration table and the lift table (deciles) are of the pooled backtest (null in models registered before they were stored).</summary>
 public sealed record ModelMetrics(
     double BacktestRocAuc,
     double BacktestPrAuc,
@@ -39,7 +39,8 @@ public sealed record ModelMetrics(
     int TrainingRows,
     double TrainingPositiveRate,
     IReadOnlyList<CalibrationBin>? Calibration = null,
-    bool LabelCleanBacktest = true);
+    bool LabelCleanBacktest = true,
+    IReadOnlyList<LiftBin>? Lift = null);
 
 /// <summary>One test date of the backtest.</summary>
 public sealed record BacktestFold(DateOnly TestDate, int TrainRows, int TestRows, int Positives, double RocAuc);

@@ -138,7 +138,7 @@ public sealed class TrainingService(AccountHistoryReader reader, ModelRegistry r
         var pooled = best.Backtest.Pooled!;
         var metrics = new ModelMetrics(pooled.RocAuc, pooled.PrAuc, pooled.Brier, pooled.LogLoss, pooled.TopDecileLift, pooled.Count,
             [.. best.Backtest.Periods.Where(p => p.Metrics is not null).Select(p => new BacktestFold(p.TestDate, p.TrainRows, p.TestRows, p.Rows.Count(r => y[r]), p.Metrics!.RocAuc))],
-            snapshots.Count, (double)positives / snapshots.Count, pooled.CalibrationTable, clean);
+            snapshots.Count, (double)positives / snapshots.Count, pooled.CalibrationTable, clean, PooledLift(best.Backtest, y));
         object options = best.Algorithm == "gbdt" ? TreeOptions : LinearOptions;
         var registered = await registry.RegisterAsync(request.TenantId, target, best.Algorithm, model, schema, options, metrics, snapshotDates.Min(), snapshotDates.Max(), request.AsOf, request.HorizonDays, cancellationToken);
         var current = await registry.GetPromotedAsync(request.TenantId, target, cancellationToken);
@@ -154,6 +154,15 @@ public sealed class TrainingService(AccountHistoryReader reader, ModelRegistry r
             : $"Registered, not promoted: backtest AUC {pooled.RocAuc:F5} < promoted v{current!.Value.Info.Version}'s {current.Value.Info.Metrics.BacktestRocAuc:F5} (use --promote to force).";
         progress?.Report(($"{name}: done", 1));
         return new TrainingOutcome(target, registered with { PromotedAt = promote ? DateTimeOffset.UtcNow : null }, promote, candidates, message, snapshots.Count, positives, clean);
+    }
+
+    /// <summary>The lift table of every backtest period's predictions together (the rows the pooled metrics cover).</summary>
+    internal static IReadOnlyList<LiftBin> PooledLift(BacktestReport backtest, bool[] labels)
+    {
+        var periods = backtest.Periods.Where(p => p.Metrics is not null).ToList();
+        bool[] pooledLabels = [.. periods.SelectMany(p => p.Rows.Select(r => labels[r]))];
+        double[] pooledScores = [.. periods.SelectMany(p => p.Probabilities)];
+        return BinaryMetrics.ComputeLiftTable(pooledLabels, pooledScores);
     }
 
     private static bool HasBothClasses(DateOnly[] dates, bool[] labels, Func<DateOnly, bool> inTraining)

@@ -82,18 +82,28 @@ public sealed class ApiKeyAuthenticationHandler(
         }
     }
 
-    private async Task WriteProblemAsync(int status, string title, string detail, bool challenge)
+    private Task WriteProblemAsync(int status, string title, string detail, bool challenge)
     {
-        Response.StatusCode = status;
         if (challenge)
         {
             Response.Headers.WWWAuthenticate = "Basic realm=\"HealthScoring\", Bearer";
         }
 
-        var problems = Context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        return AuthProblems.WriteAsync(Context, status, title, detail);
+    }
+}
+
+/// <summary>Authentication and authorization failures as RFC 9457 problem details, for keys and sessions alike.</summary>
+public static class AuthProblems
+{
+    public static async Task WriteAsync(HttpContext context, int status, string title, string detail)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Response.StatusCode = status;
+        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
         await problems.WriteAsync(new ProblemDetailsContext
         {
-            HttpContext = Context,
+            HttpContext = context,
             ProblemDetails = { Status = status, Title = title, Detail = detail },
         });
     }

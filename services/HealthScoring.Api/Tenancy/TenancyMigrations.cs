@@ -23,5 +23,15 @@ internal static class TenancyMigrations
             );
             create index api_keys_tenant on {schema}.api_keys (tenant_id);
             """),
+        new(2, "dashboard users", """
+            create table {schema}.dashboard_users (
+                tenant_id     text not null references {schema}.tenants,
+                email         text not null,
+                role          text not null check (role in ('admin', 'viewer')),
+                password_hash text not null,
+                created_at    timestamptz not null default now(),
+                primary key (tenant_id, email)
+            );
+            """),
     ]);
 }

@@ -117,4 +117,37 @@ public class BinaryMetricsTests
         Should.Throw<ArgumentException>(() => BinaryMetrics.Compute([true, false], [0.1, 1.5])).Message.ShouldContain("1.5");
         Should.Throw<ArgumentException>(() => BinaryMetrics.Compute([true, false], [0.1, double.NaN]));
     }
+
+    [Fact]
+    public void The_lift_table_ranks_by_score_and_splits_ties_at_a_cut_in_proportion()
+    {
+        // 20 rows, 4 positives (base rate 0.2). Deciles of 2 rows. Top two scores: one positive → lift 0.5/0.2 = 2.5.
+        // Rows 3–6 tie at 0.5 with 2 positives among 4: deciles 2 and 3 each get 1 positive (lift 2.5).
+        var labels = new bool[20];
+        var scores = new double[20];
+        for (var i = 0; i < 20; i++)
+        {
+            scores[i] = 0.1;
+        }
+
+        (scores[0], labels[0]) = (0.9, true);
+        scores[1] = 0.8;
+        (scores[2], labels[2]) = (0.5, true);
+        (scores[3], labels[3]) = (0.5, true);
+        scores[4] = 0.5;
+        scores[5] = 0.5;
+        labels[19] = true;
+        var table = BinaryMetrics.ComputeLiftTable(labels, scores);
+        table.Count.ShouldBe(10);
+        table.Select(b => b.Rows).ShouldAllBe(r => r == 2);
+        table[0].Lift.ShouldBe(2.5, 1e-12);
+        table[1].Positives.ShouldBe(1, 1e-12);
+        table[2].Positives.ShouldBe(1, 1e-12);
+        table[2].CumulativeCapture.ShouldBe(0.75, 1e-12);
+        table[^1].CumulativeCapture.ShouldBe(1, 1e-12);
+        table[^1].CumulativeLift.ShouldBe(1, 1e-12);
+        table[0].Lift.ShouldBe(BinaryMetrics.Compute(labels, scores).TopDecileLift, 1e-12);
+        table.Sum(b => b.Positives).ShouldBe(4, 1e-9);
+        BinaryMetrics.ComputeLiftTable(new bool[5], new double[5]).ShouldBeEmpty();
+    }
 }
