@@ -157,8 +157,21 @@ print(f"fake Stripe: {st['requests']} requests, {st['meterEvents']} meter events
 PY
 fi
 
+# A dashboard login for the demo tenant (admin: may snooze alerts), kept between runs.
+if [ ! -f "$run/login.env" ]; then
+  email="csm@demo.example"
+  if ! password="$($cli users create --tenant "$tenant" --email "$email" --role admin | tail -n 1)"; then
+    email="csm-$(date +%s)@demo.example" # the login file was lost but the user is still there
+    password="$($cli users create --tenant "$tenant" --email "$email" --role admin | tail -n 1)"
+  fi
+  (umask 077 && printf 'DEMO_EMAIL=%s\nDEMO_PASSWORD=%s\n' "$email" "$password" >"$run/login.env")
+fi
+# shellcheck disable=SC1091 # written just above or by an earlier run
+source "$run/login.env"
+
 printf '\nDemo done in %ss.\n' "$((SECONDS - started))"
-printf '  API and dashboard: %s   (gRPC: 127.0.0.1:%s)\n' "$url" "$grpc_port"
+printf '  dashboard:         %s/dashboard   sign in: tenant %s, %s, password %s\n' "$url" "$tenant" "$DEMO_EMAIL" "$DEMO_PASSWORD"
+printf '  API:               %s   (gRPC: 127.0.0.1:%s; OpenAPI: %s/openapi/v1.json)\n' "$url" "$grpc_port" "$url"
 printf '  API key (reads):   %s   (also in %s)\n' "$api_key" "$run/keys.env"
 printf '  scores:            %s\n' "$out/scores.csv"
 printf '  stop it all:       scripts/demo.sh stop\n'
