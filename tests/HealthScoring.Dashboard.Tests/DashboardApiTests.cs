@@ -188,6 +188,25 @@ public sealed partial class DashboardApiTests(DashboardFixture fixture)
         return client;
     }
 
+    [Fact]
+    public async Task Cohorts_start_no_earlier_than_the_first_month_with_usage_even_when_billing_history_reaches_further_back()
+    {
+        await using var first = fixture.Services.GetRequiredService<NpgsqlDataSource>().CreateCommand(
+            $"select min(day) filter (where events > 0), min(day) from {fixture.Schema}.account_daily where tenant_id = $1");
+        first.Parameters.AddWithValue(DashboardFixture.Tenant);
+        await using var reader = await first.ExecuteReaderAsync(Ct);
+        await reader.ReadAsync(Ct);
+        var firstUsage = await reader.GetFieldValueAsync<DateOnly>(0, Ct);
+        var firstDay = await reader.GetFieldValueAsync<DateOnly>(1, Ct);
+        using var client = fixture.Client(fixture.ApiKey);
+
+        var cohorts = (await client.GetFromJsonAsync<JsonElement>("/v1/analytics/cohorts", Ct)).GetProperty("cohorts").EnumerateArray().ToList();
+
+        firstDay.ShouldBeLessThan(firstUsage, "the generated billing starts before the usage, as real exports do");
+        cohorts.ShouldNotBeEmpty();
+        cohorts.ShouldAllBe(c => DateOnly.Parse(c.GetProperty("month").GetString()!, System.Globalization.CultureInfo.InvariantCulture) >= new DateOnly(firstUsage.Year, firstUsage.Month, 1));
+    }
+
     private async Task<string> AnyAccountAsync()
     {
         await using var command = fixture.Services.GetRequiredService<NpgsqlDataSource>().CreateCommand(

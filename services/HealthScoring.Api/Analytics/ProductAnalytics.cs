@@ -59,10 +59,10 @@ public sealed class ProductAnalytics(NpgsqlDataSource dataSource, EventStoreOpti
     public async Task<CohortReport> CohortsAsync(string tenantId, DateOnly asOf, CancellationToken cancellationToken)
     {
         // Signup = the first day with activity or a subscription (as AccountHistory.FirstSeen), by month. Only
-        // cohorts that signed up once usage was recorded: older ones have no usage for their first months, which
-        // would read as churn.
+        // cohorts that signed up once usage was recorded (days with events: billing history often reaches further
+        // back): older ones have no usage for their first months, which would read as churn.
         await using var command = Command(tenantId, asOf, $"""
-            with start as (select date_trunc('month', min(day))::date as month from {_s}.account_daily where tenant_id = $1 and day <= $2),
+            with start as (select date_trunc('month', min(day))::date as month from {_s}.account_daily where tenant_id = $1 and day <= $2 and events > 0),
             first as (
                 select account_id, date_trunc('month', min(day))::date as cohort from (
                     select account_id, day from {_s}.account_daily where tenant_id = $1 and day <= $2 and events > 0
