@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using HealthScoring.Api;
 using HealthScoring.Api.Ingestion;
@@ -133,8 +131,8 @@ public sealed class AlertsHubSpotLatencyBenchmark : IBenchmark
         {
             ["ConnectionStrings:EventStore"] = connectionString,
             ["EventStore:Schema"] = schema,
-            ["urls"] = $"http://127.0.0.1:{FreePort()}",
-            ["Grpc:Url"] = $"http://127.0.0.1:{FreePort()}",
+            ["urls"] = $"http://127.0.0.1:{ApiHostProcess.FreePort()}",
+            ["Grpc:Url"] = $"http://127.0.0.1:{ApiHostProcess.FreePort()}",
             ["RabbitMq:VirtualHost"] = vhost,
             ["HubSpot:BaseUrl"] = hubSpot.BaseAddress.ToString().TrimEnd('/'),
             ["HubSpot:AccessToken"] = hubSpot.AccessToken,
@@ -361,12 +359,5 @@ public sealed class AlertsHubSpotLatencyBenchmark : IBenchmark
             BenchmarkResult.Plain($"{Name}.single.task", alone.TaskMs.Single(), "ms"),
         ]);
         return results;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
