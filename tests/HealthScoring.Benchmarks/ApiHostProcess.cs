@@ -185,7 +185,8 @@ public sealed class ApiHostProcess : IAsyncDisposable
         throw new TimeoutException($"The API host did not become ready within 90 s ({last}). Its last output:{Environment.NewLine}{OutputTail()}");
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port free right now (for hosts that must listen on a known port).</summary>
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -14,7 +14,7 @@ public enum RunOrder
 
 /// <summary>
 /// The command line: <c>[--only NAME[,NAME]] [--events N] [--streams N] [--batch-size N] [--order reference-first|ours-first]
-/// [--accounts N] [--concurrency N] [--grpc-calls N] [--http-batch N] [--grpc-batch N] [--out PATH] [--list]</c>.
+/// [--accounts N] [--hubspot-rate N] [--concurrency N] [--grpc-calls N] [--http-batch N] [--grpc-batch N] [--out PATH] [--list]</c>.
 /// </summary>
 public sealed record BenchmarkOptions
 {
@@ -35,7 +35,7 @@ public sealed record BenchmarkOptions
     /// <summary>Order of reference and ours.</summary>
     public RunOrder Order { get; init; } = RunOrder.ReferenceFirst;
 
-    /// <summary>ingest: accounts (Segment groups) the events are spread over.</summary>
+    /// <summary>ingest: accounts (Segment groups) the events are spread over; alerts.hubspot_latency: accounts scored.</summary>
     public int Accounts { get; init; } = 5_000;
 
     /// <summary>ingest: concurrent HTTP connections posting to /v1/batch.</summary>
@@ -49,6 +49,9 @@ public sealed record BenchmarkOptions
 
     /// <summary>ingest: events per IngestBatchRequest message on a stream.</summary>
     public int GrpcBatch { get; init; } = 1_000;
+
+    /// <summary>alerts.hubspot_latency: the client's HubSpot:MaxRequestsPer10Seconds (null: its default).</summary>
+    public int? HubSpotRate { get; init; }
 
     /// <summary>The results file as given (null: <see cref="DefaultOut"/> under the repository root).</summary>
     public string? Out { get; init; }
@@ -71,11 +74,14 @@ public sealed record BenchmarkOptions
           --batch-size N       events per BulkAppendAsync call (default 50000; also ingest's raw append)
           --order ORDER        eventstore.bulk_append: reference-first (default) or ours-first (ingest always
                                runs the reference first)
-          --accounts N         ingest: accounts the Segment events belong to (default 5000)
+          --accounts N         ingest: accounts the Segment events belong to; alerts.hubspot_latency: accounts
+                               scored (default 5000)
           --concurrency N      ingest: concurrent HTTP connections posting /v1/batch (default 8)
           --grpc-calls N       ingest: concurrent gRPC IngestStream calls (default 4)
           --http-batch N       ingest: events per /v1/batch request (default 500; the body must stay under 500 KB)
           --grpc-batch N       ingest: events per IngestBatchRequest message (default 1000)
+          --hubspot-rate N     alerts.hubspot_latency: the HubSpot client's requests per 10 s (default: the
+                               client's default, 90; the fake allows Professional's 190)
           --out PATH           results file (default {DefaultOut} under the repository root;
                                a relative PATH is taken from the current directory)
           --list               list the benchmarks and exit
@@ -153,6 +159,9 @@ public sealed record BenchmarkOptions
                     break;
                 case "--grpc-batch":
                     options = options with { GrpcBatch = Positive(key, Value()) };
+                    break;
+                case "--hubspot-rate":
+                    options = options with { HubSpotRate = Positive(key, Value()) };
                     break;
                 case "--out":
                     options = options with { Out = Value() };

@@ -10,6 +10,7 @@ IBenchmark[] suite =
     new EventStoreBulkAppendBenchmark(),
     new IngestBenchmark(),
     new GradientBoostedTreesBenchmark(),
+    new AlertsHubSpotLatencyBenchmark(),
 ];
 
 BenchmarkOptions options;

@@ -1,6 +1,7 @@
 using HealthScoring.Api.Ingestion;
 using HealthScoring.Api.Scoring;
 using HealthScoring.EventStore;
+using HealthScoring.Testing.Scenarios;
 using HealthScoring.Integrations.HubSpot;
 using HealthScoring.Testing;
 using HealthScoring.Testing.Fakes.HubSpot;

@@ -5,6 +5,7 @@ using HealthScoring.Api.Alerts;
 using HealthScoring.Api.Ingestion;
 using HealthScoring.Api.Scoring;
 using HealthScoring.EventStore;
+using HealthScoring.Testing.Scenarios;
 using Microsoft.AspNetCore.Hosting;
 
 namespace HealthScoring.Api.Tests.Alerts;

@@ -1,9 +1,9 @@
 using HealthScoring.Api.Billing;
-using HealthScoring.Api.Tests.Alerts;
 using HealthScoring.EventStore;
 using HealthScoring.Integrations.Stripe.Metering;
 using HealthScoring.Integrations.Stripe.Sync;
 using HealthScoring.Testing.Fakes.Stripe;
+using HealthScoring.Testing.Scenarios;
 using Microsoft.AspNetCore.Hosting;
 
 namespace HealthScoring.Api.Tests.Billing;
