@@ -12,8 +12,8 @@ public static class HubSpotServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="HubSpotClient"/> (also as <see cref="IHubSpotClient"/>) as a typed HttpClient with options from the <c>HubSpot</c> section (the
-    /// token may come from <c>HubSpot__AccessToken</c>). The handler chain, outermost first: Polly (429 / 5xx /
-    /// timeout retries) → the shared client-side rate limiter (per attempt) → the network. Header values are
+    /// token may come from <c>HubSpot__AccessToken</c>). Per request: Polly (429 / 5xx / timeout
+    /// retries); per attempt: a slot of the shared client-side rate limiter, then the network under the attempt timeout. Header values are
     /// redacted from HttpClient logs. Without a token everything is still registered but
     /// <see cref="HubSpotIntegrationStatus.IsEnabled"/> is false and one log line says so.
     /// </summary>
@@ -52,7 +52,6 @@ public static class HubSpotServiceCollectionExtensions
                 }
             })
             .AddHttpMessageHandler(sp => new HubSpotResilienceHandler(sp.GetRequiredService<HubSpotResilience>()))
-            .AddHttpMessageHandler(sp => new HubSpotRateLimitHandler(sp.GetRequiredService<HubSpotRateLimiter>()))
             .RedactLoggedHeaders(_ => true);
         services.TryAddTransient<IHubSpotClient>(sp => sp.GetRequiredService<HubSpotClient>());
         return services;

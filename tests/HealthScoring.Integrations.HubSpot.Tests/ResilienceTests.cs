@@ -48,6 +48,32 @@ public sealed class ResilienceTests
     }
 
     [Fact]
+    public async Task Waiting_for_a_limiter_slot_does_not_count_against_the_attempt_timeout()
+    {
+        // Two requests per 10 s and a 1 s attempt timeout: the third and fourth searches queue for several seconds
+        // behind the client's own limiter. That wait is not HubSpot failing to answer, so nothing times out, nothing
+        // is retried, and HubSpot sees exactly one request per search.
+        await using var hub = await HubSpotHarness.StartAsync(
+            new FakeHubSpotOptions(),
+            client: o =>
+            {
+                o.MaxRequestsPer10Seconds = 2;
+                o.AttemptTimeout = TimeSpan.FromSeconds(1);
+                o.RetryBaseDelay = TimeSpan.FromMilliseconds(50);
+            });
+        hub.DefineHealthProperties();
+        var companies = hub.AddAccounts(4);
+        var clock = Stopwatch.StartNew();
+
+        var found = await Task.WhenAll(companies.Keys.Select(a => hub.Client.FindCompanyIdsAsync([a], TestContext.Current.CancellationToken)));
+
+        found.ShouldAllBe(f => f.Count == 1);
+        clock.Elapsed.ShouldBeGreaterThan(TimeSpan.FromSeconds(5), "the limiter held the later searches back");
+        hub.Fake.CallsTo("POST", SearchPath).Count.ShouldBe(4, Timeline(hub.Fake));
+        hub.Logs.Lines.ShouldNotContain(l => l.Text.Contains("retry", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
     public async Task Retry_After_is_honoured_when_HubSpot_sends_it()
     {
         await using var hub = await HubSpotHarness.StartAsync(new FakeHubSpotOptions { SendRetryAfter = true });

@@ -32,7 +32,17 @@ internal sealed class HubSpotResilience
         _logger = logger;
         Standard = HttpPipeline(retryTransient: true);
         RateLimitOnly = HttpPipeline(retryTransient: false);
+        Attempt = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time }.AddTimeout(AttemptTimeout()).Build();
     }
+
+    /// <summary>
+    /// One attempt's time limit, started once the attempt holds its limiter slot: time spent queueing behind the
+    /// client-side rate limit is not HubSpot failing to answer (counting it made queued requests time out and retry,
+    /// adding load exactly when the budget was spent).
+    /// </summary>
+    public ResiliencePipeline<HttpResponseMessage> Attempt { get; }
+
+    public HubSpotRateLimiter Limiter => _limiter;
 
     /// <summary>For reads and idempotent writes.</summary>
     public ResiliencePipeline<HttpResponseMessage> Standard { get; }
@@ -84,7 +94,7 @@ internal sealed class HubSpotResilience
             builder.AddRetry(TransientRetry());
         }
 
-        return builder.AddTimeout(AttemptTimeout()).Build();
+        return builder.Build();
     }
 
     private RetryStrategyOptions<HttpResponseMessage> RateLimitRetry() => new()
@@ -172,7 +182,11 @@ internal sealed class HubSpotResilience
 /// <summary>One check-then-create round of a task: a result, or a create that failed without a clear answer.</summary>
 internal sealed record TaskAttempt(string DedupeKey, TaskResult? Result, HubSpotApiException? AmbiguousFailure);
 
-/// <summary>Runs each request through <see cref="HubSpotResilience"/> and turns a spent timeout or connection failure into a <see cref="HubSpotApiException"/>.</summary>
+/// <summary>
+/// Runs each request through <see cref="HubSpotResilience"/>: every attempt, retries included, first takes a slot of
+/// the shared rate limiter (given back when its answer headers are in), then is sent under the attempt timeout. A
+/// spent timeout or connection failure becomes a <see cref="HubSpotApiException"/>.
+/// </summary>
 internal sealed class HubSpotResilienceHandler(HubSpotResilience resilience) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -181,7 +195,14 @@ internal sealed class HubSpotResilienceHandler(HubSpotResilience resilience) : D
         try
         {
             return await pipeline.ExecuteAsync(
-                async token => await base.SendAsync(request, token).ConfigureAwait(false),
+                async token =>
+                {
+                    using var slot = await resilience.Limiter
+                        .AcquireAsync(HubSpotRequests.IsSearch(request), request.Method.Method, HubSpotRequests.PathOf(request), token)
+                        .ConfigureAwait(false);
+                    return await resilience.Attempt.ExecuteAsync(
+                        async attempt => await base.SendAsync(request, attempt).ConfigureAwait(false), token).ConfigureAwait(false);
+                },
                 cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutRejectedException ex)
