@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using HealthScoring.EventStore.Subscriptions;
 using Npgsql;
 
 namespace HealthScoring.EventStore.Tests;
@@ -71,6 +72,14 @@ public sealed class ReadingTests(PostgresSchemaFixtureForReads fixture) : IClass
         whileOpen.Events.ShouldBeEmpty("the fast event sits behind an unfinished transaction and must wait, not be passed over");
 
         await slowTx.CommitAsync(Ct);
+        // Other tests' transactions (anywhere in the cluster) can hold the log's readable end back for a moment too:
+        // wait until every transaction older than now has ended, as a subscription's catch-up does.
+        var horizon = await LogHorizon.NowAsync(fixture.DataSource, Ct);
+        while (!await LogHorizon.HasPassedAsync(fixture.DataSource, horizon, Ct))
+        {
+            await Task.Delay(20, Ct);
+        }
+
         var afterCommit = await store.ReadAllAsync(start, 1000, tenant, Ct);
         afterCommit.Events.Select(e => ((UsageRecorded)e.Data!).Name).ShouldBe(["slow", "fast"]);
 

@@ -22,10 +22,13 @@ public sealed class ProjectionRebuilder(NpgsqlDataSource dataSource, IEventStore
     /// </summary>
     public async Task WaitForLeaderAsync(IProgress<long>? progress, CancellationToken cancellationToken)
     {
+        var horizon = await LogHorizon.NowAsync(dataSource, cancellationToken);
         while (true)
         {
+            // The horizon first: once it has passed, an empty read after the checkpoint means nothing is left.
+            var passed = await LogHorizon.HasPassedAsync(dataSource, horizon, cancellationToken);
             var checkpoint = await SubscriptionRunner.ReadCheckpointAsync(dataSource, storeOptions, AccountDailyProjection.SubscriptionName, cancellationToken) ?? LogPosition.Start;
-            if ((await store.ReadAllAsync(checkpoint, 1, null, cancellationToken)).Events.Count == 0)
+            if (passed && (await store.ReadAllAsync(checkpoint, 1, null, cancellationToken)).Events.Count == 0)
             {
                 return;
             }

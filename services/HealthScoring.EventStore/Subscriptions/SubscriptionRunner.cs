@@ -262,13 +262,28 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
     private async Task ProcessAsLeaderAsync(NpgsqlConnection leadership, Action onSuccess, CancellationToken stopping, bool untilCaughtUp = false)
     {
         _position = await ReadCheckpointAsync(_dataSource, new EventStoreOptions { Schema = _schema }, Name, stopping) ?? LogPosition.Start;
+        // A catch-up handles everything appended before it began, including events still hidden behind a
+        // transaction that was open elsewhere when they were read for (see LogHorizon).
+        var horizon = untilCaughtUp ? await LogHorizon.NowAsync(_dataSource, stopping) : 0;
         await using var heartbeat = new NpgsqlCommand("select 1", leadership);
         while (!stopping.IsCancellationRequested)
         {
             var page = await _store.ReadAllAsync(_position, _options.BatchSize, null, stopping);
             if (page.Events.Count == 0 && untilCaughtUp)
             {
-                return;
+                if (await LogHorizon.HasPassedAsync(_dataSource, horizon, stopping))
+                {
+                    // Nothing was readable, and everything readable at that moment included all it had to.
+                    if ((await _store.ReadAllAsync(_position, 1, null, stopping)).Events.Count == 0)
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
+                await Task.Delay(_options.PollInterval, stopping);
+                continue;
             }
 
             if (page.Events.Count == 0)

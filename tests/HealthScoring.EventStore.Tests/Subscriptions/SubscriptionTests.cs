@@ -237,6 +237,32 @@ public sealed class SubscriptionTests(PostgresSchemaFixtureForSubscriptions fixt
         await Should.ThrowAsync<SubscriptionBusyException>(() => other.CatchUpAsync(cancellationToken: Ct));
     }
 
+    [Fact]
+    public async Task Catching_up_waits_for_a_transaction_open_elsewhere_that_hides_events_appended_before_it_began()
+    {
+        // Regression: a foreground catch-up returned at once, having handled nothing, while another test's transaction
+        // was open (the log shows an event only once every older transaction has ended).
+        await using var other = await fixture.DataSource.OpenConnectionAsync(Ct);
+        await using var open = await other.BeginTransactionAsync(Ct);
+        await using (var takeId = new Npgsql.NpgsqlCommand("select pg_current_xact_id()", other, open))
+        {
+            await takeId.ExecuteScalarAsync(Ct);
+        }
+
+        await _store.AppendToStreamAsync(_tenant, "hidden", ExpectedVersion.NoStream, [.. Enumerable.Range(0, 5).Select(i => TestEvents.Usage($"h{i}", i))], Ct);
+        var handler = new RecordingHandler(_tenant);
+        await using var runner = NewRunner(handler);
+
+        var catchUp = runner.CatchUpAsync(cancellationToken: Ct);
+        await Task.Delay(300, Ct);
+        var finishedWhileHidden = catchUp.IsCompleted;
+        await open.RollbackAsync(Ct);
+        await catchUp;
+
+        finishedWhileHidden.ShouldBeFalse("the catch-up must not call an empty read 'caught up' while older transactions are open");
+        handler.Counts.ShouldBe(Enumerable.Range(0, 5));
+    }
+
     private SubscriptionRunner NewRunner(ISubscriptionHandler handler, int batchSize = 100, string? name = null) => new(
         fixture.DataSource, _store, fixture.Options, handler,
         new SubscriptionOptions
