@@ -19,9 +19,10 @@ public sealed class ApiHostProcess : IAsyncDisposable
     private readonly Queue<string> _output = new();
     private bool _stopped;
 
-    private ApiHostProcess(Process process, Uri restUrl, Uri grpcUrl)
+    private ApiHostProcess(Process process, Uri restUrl, Uri grpcUrl, string schema)
     {
         _process = process;
+        Schema = schema;
         RestUrl = restUrl;
         GrpcUrl = grpcUrl;
     }
@@ -33,6 +34,12 @@ public sealed class ApiHostProcess : IAsyncDisposable
     public Uri GrpcUrl { get; }
 
     public int ProcessId => _process.Id;
+
+    /// <summary>The schema the host reads and writes.</summary>
+    public string Schema { get; }
+
+    /// <summary>The <c>application_name</c> of the host's PostgreSQL sessions.</summary>
+    public const string ApplicationName = "healthscoring-bench-api";
 
     /// <summary>The API's build output under the repository: <c>services/HealthScoring.Api/bin/Release/net10.0/HealthScoring.Api.dll</c>.</summary>
     public static string DefaultDll(string repoRoot) =>
@@ -58,7 +65,8 @@ public sealed class ApiHostProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(dll);
-        start.Environment["ConnectionStrings__EventStore"] = connectionString;
+        // Named, so that the PostgreSQL CPU of the host's own backends can be told from other sessions'.
+        start.Environment["ConnectionStrings__EventStore"] = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = ApplicationName }.ConnectionString;
         start.Environment["EventStore__Schema"] = schema;
         start.Environment["ASPNETCORE_URLS"] = restUrl.GetLeftPart(UriPartial.Authority);
         start.Environment["Grpc__Url"] = grpcUrl.GetLeftPart(UriPartial.Authority);
@@ -66,7 +74,7 @@ public sealed class ApiHostProcess : IAsyncDisposable
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the API host (dotnet).");
-        var host = new ApiHostProcess(process, restUrl, grpcUrl);
+        var host = new ApiHostProcess(process, restUrl, grpcUrl, schema);
         process.OutputDataReceived += (_, e) => host.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => host.Keep(e.Data);
         process.BeginOutputReadLine();

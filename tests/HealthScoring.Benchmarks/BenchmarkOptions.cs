@@ -50,6 +50,9 @@ public sealed record BenchmarkOptions
     /// <summary>ingest: events per IngestBatchRequest message on a stream.</summary>
     public int GrpcBatch { get; init; } = 1_000;
 
+    /// <summary>ingest: the API host's build output to run (null: the Release build under the repository), e.g. a saved earlier build to compare with in the same machine state.</summary>
+    public string? ApiDll { get; init; }
+
     /// <summary>The results file as given (null: <see cref="DefaultOut"/> under the repository root).</summary>
     public string? Out { get; init; }
 
@@ -76,6 +79,8 @@ public sealed record BenchmarkOptions
           --grpc-calls N       ingest: concurrent gRPC IngestStream calls (default 4)
           --http-batch N       ingest: events per /v1/batch request (default 500; the body must stay under 500 KB)
           --grpc-batch N       ingest: events per IngestBatchRequest message (default 1000)
+          --api-dll PATH       ingest: run this HealthScoring.Api.dll instead of the repository's Release build
+                               (e.g. a copy of an earlier build, to interleave before/after runs)
           --out PATH           results file (default {DefaultOut} under the repository root;
                                a relative PATH is taken from the current directory)
           --list               list the benchmarks and exit
@@ -153,6 +158,9 @@ public sealed record BenchmarkOptions
                     break;
                 case "--grpc-batch":
                     options = options with { GrpcBatch = Positive(key, Value()) };
+                    break;
+                case "--api-dll":
+                    options = options with { ApiDll = Path.GetFullPath(Value()) };
                     break;
                 case "--out":
                     options = options with { Out = Value() };
