@@ -223,6 +223,10 @@ public sealed class PostgresEventStore : IEventStore
     {
         var now = _clock.GetUtcNow();
         var prepared = new List<PreparedEvent>(events.TryGetNonEnumeratedCount(out var n) ? n : 16);
+
+        // Callers usually share one metadata instance across a call's events (ingestion does): serialize it once.
+        EventMetadata? lastMetadata = null;
+        string? lastMetadataJson = null;
         foreach (var (streamId, e) in events)
         {
             ArgumentNullException.ThrowIfNull(e);
@@ -232,7 +236,13 @@ public sealed class PostgresEventStore : IEventStore
             }
 
             var serialized = _registry.Serialize(e);
-            var metadata = e.Metadata is null || e.Metadata.IsEmpty ? null : JsonSerializer.Serialize(e.Metadata, MetadataJson);
+            if (!ReferenceEquals(e.Metadata, lastMetadata))
+            {
+                lastMetadata = e.Metadata;
+                lastMetadataJson = e.Metadata is null || e.Metadata.IsEmpty ? null : JsonSerializer.Serialize(e.Metadata, MetadataJson);
+            }
+
+            var metadata = lastMetadataJson;
             prepared.Add(new PreparedEvent(streamId, e.EventId, serialized.TypeName, serialized.Json, metadata, (e.OccurredAt ?? now).ToUniversalTime()));
         }
 

@@ -46,7 +46,7 @@ public sealed class ApiHostProcess : IAsyncDisposable
         Path.Combine(repoRoot, "services", "HealthScoring.Api", "bin", "Release", "net10.0", "HealthScoring.Api.dll");
 
     /// <summary>Starts the host on <paramref name="schema"/> and waits until it is ready.</summary>
-    public static async Task<ApiHostProcess> StartAsync(string dll, string connectionString, string schema, ProgressLog log, CancellationToken cancellationToken)
+    public static async Task<ApiHostProcess> StartAsync(string dll, string connectionString, string schema, ProgressLog log, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
     {
         ArgumentNullException.ThrowIfNull(log);
         if (!File.Exists(dll))
@@ -72,6 +72,10 @@ public sealed class ApiHostProcess : IAsyncDisposable
         start.Environment["Grpc__Url"] = grpcUrl.GetLeftPart(UriPartial.Authority);
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the API host (dotnet).");
         var host = new ApiHostProcess(process, restUrl, grpcUrl, schema);

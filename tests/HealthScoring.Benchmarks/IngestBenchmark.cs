@@ -51,6 +51,7 @@ public sealed class IngestBenchmark : IBenchmark
         var options = context.Options;
         var log = context.Log;
         var schema = BenchDatabase.NewSchemaName("ingest");
+        var name = options.NoProjection ? $"{Name}.no_projection" : Name;
         var count = options.Events;
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"{Name}: {count:N0} Segment track calls over {options.Accounts:N0} accounts; HTTP: {options.HttpBatch:N0} events per /v1/batch on {options.Concurrency} connections; gRPC: {options.GrpcBatch:N0} events per message on {options.GrpcCalls} IngestStream calls"));
@@ -66,7 +67,13 @@ public sealed class IngestBenchmark : IBenchmark
         try
         {
             // The host migrates the (new) schema when it starts; keys are made with its own store, on the same schema.
-            api = await ApiHostProcess.StartAsync(dll, context.ConnectionString, schema, log, cancellationToken);
+            api = await ApiHostProcess.StartAsync(dll, context.ConnectionString, schema, log, cancellationToken,
+                options.NoProjection ? new Dictionary<string, string> { ["Accounts__RunProjection"] = "false" } : null);
+            if (options.NoProjection)
+            {
+                log.Info("  NOTE: the API host runs WITHOUT its account-daily projection (an ingest-only host): results are ingest.no_projection.*, not the headline");
+            }
+
             var referenceTable = await PsqlCopy.CreateReferenceTableAsync(dataSource, schema, cancellationToken);
             var storeOptions = new EventStoreOptions { Schema = schema, MigrateOnStart = false };
             var keys = new ApiKeyStore(dataSource, storeOptions, TimeProvider.System);
@@ -115,21 +122,21 @@ public sealed class IngestBenchmark : IBenchmark
                 $"  CPU-seconds per 1k events: psql \\copy: PostgreSQL {referenceCpuPer1k:F3}; raw BulkAppendAsync: PostgreSQL {bulkPgCpu * 1000 / count:F3}; HTTP: API {http.ApiCpuPer1k:F3} + PostgreSQL {http.PgCpuPer1k:F3}; gRPC: API {grpc.ApiCpuPer1k:F3} + PostgreSQL {grpc.PgCpuPer1k:F3}"));
             return
             [
-                BenchmarkResult.Compared($"{Name}.http", http.Load.Rate, "events/s", PsqlCopy.ReferenceName, reference.Rate),
-                BenchmarkResult.Compared($"{Name}.grpc", grpc.Load.Rate, "events/s", PsqlCopy.ReferenceName, reference.Rate),
-                BenchmarkResult.Compared($"{Name}.bulk_append", bulk.Rate, "events/s", PsqlCopy.ReferenceName, reference.Rate),
-                BenchmarkResult.Plain($"{Name}.http.api_peak_rss", http.PeakRssMb, "MB"),
-                BenchmarkResult.Plain($"{Name}.http.api_vmhwm", http.HighWaterMarkMb, "MB"),
-                BenchmarkResult.Plain($"{Name}.grpc.api_peak_rss", grpc.PeakRssMb, "MB"),
-                BenchmarkResult.Plain($"{Name}.grpc.api_vmhwm", grpc.HighWaterMarkMb, "MB"),
-                BenchmarkResult.Plain($"{Name}.reference.pg_cpu_ms_per_1k", referenceCpuPer1k * 1000, "CPU-ms"),
-                BenchmarkResult.Plain($"{Name}.bulk_append.pg_cpu_ms_per_1k", bulkPgCpu * 1_000_000 / count, "CPU-ms"),
-                BenchmarkResult.Plain($"{Name}.http.api_cpu_ms_per_1k", http.ApiCpuPer1k * 1000, "CPU-ms"),
-                BenchmarkResult.Plain($"{Name}.http.pg_cpu_ms_per_1k", http.PgCpuPer1k * 1000, "CPU-ms"),
-                BenchmarkResult.Plain($"{Name}.grpc.api_cpu_ms_per_1k", grpc.ApiCpuPer1k * 1000, "CPU-ms"),
-                BenchmarkResult.Plain($"{Name}.grpc.pg_cpu_ms_per_1k", grpc.PgCpuPer1k * 1000, "CPU-ms"),
-                BenchmarkResult.Plain($"{Name}.http.retried_requests", http.Load.Retries, "requests"),
-                BenchmarkResult.Plain($"{Name}.grpc.retried_calls", grpc.Load.Retries, "calls"),
+                BenchmarkResult.Compared($"{name}.http", http.Load.Rate, "events/s", PsqlCopy.ReferenceName, reference.Rate),
+                BenchmarkResult.Compared($"{name}.grpc", grpc.Load.Rate, "events/s", PsqlCopy.ReferenceName, reference.Rate),
+                BenchmarkResult.Compared($"{name}.bulk_append", bulk.Rate, "events/s", PsqlCopy.ReferenceName, reference.Rate),
+                BenchmarkResult.Plain($"{name}.http.api_peak_rss", http.PeakRssMb, "MB"),
+                BenchmarkResult.Plain($"{name}.http.api_vmhwm", http.HighWaterMarkMb, "MB"),
+                BenchmarkResult.Plain($"{name}.grpc.api_peak_rss", grpc.PeakRssMb, "MB"),
+                BenchmarkResult.Plain($"{name}.grpc.api_vmhwm", grpc.HighWaterMarkMb, "MB"),
+                BenchmarkResult.Plain($"{name}.reference.pg_cpu_ms_per_1k", referenceCpuPer1k * 1000, "CPU-ms"),
+                BenchmarkResult.Plain($"{name}.bulk_append.pg_cpu_ms_per_1k", bulkPgCpu * 1_000_000 / count, "CPU-ms"),
+                BenchmarkResult.Plain($"{name}.http.api_cpu_ms_per_1k", http.ApiCpuPer1k * 1000, "CPU-ms"),
+                BenchmarkResult.Plain($"{name}.http.pg_cpu_ms_per_1k", http.PgCpuPer1k * 1000, "CPU-ms"),
+                BenchmarkResult.Plain($"{name}.grpc.api_cpu_ms_per_1k", grpc.ApiCpuPer1k * 1000, "CPU-ms"),
+                BenchmarkResult.Plain($"{name}.grpc.pg_cpu_ms_per_1k", grpc.PgCpuPer1k * 1000, "CPU-ms"),
+                BenchmarkResult.Plain($"{name}.http.retried_requests", http.Load.Retries, "requests"),
+                BenchmarkResult.Plain($"{name}.grpc.retried_calls", grpc.Load.Retries, "calls"),
             ];
         }
         catch (Exception ex) when (api is not null && ex is not OperationCanceledException)
@@ -234,7 +241,7 @@ public sealed class IngestBenchmark : IBenchmark
         var queue = BuildPayloads(workload, options.HttpBatch, MaxBatchBytes, "/v1/batch body", "--http-batch", workload.SegmentBatchJson);
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"  http: {queue.Payloads.Count:N0} /v1/batch bodies of up to {options.HttpBatch} events ({queue.TotalBytes / (1024.0 * 1024.0):F0} MB JSON, largest {queue.Payloads.Max(p => p.Length) / 1024.0:F0} KB; built in {sw.Elapsed.TotalSeconds:F1}s, not timed); posting on {options.Concurrency} connections ..."));
-        return await RunAgainstApiAsync(dataSource, api, "http", queue, () => SegmentHttpLoad.RunAsync(api.RestUrl, writeKey, queue, options.Concurrency, log, cancellationToken), log);
+        return await RunAgainstApiAsync(dataSource, api, "http", queue, !options.NoProjection, () => SegmentHttpLoad.RunAsync(api.RestUrl, writeKey, queue, options.Concurrency, log, cancellationToken), log);
     }
 
     private static async Task<ApiRun> RunGrpcAsync(NpgsqlDataSource dataSource, ApiHostProcess api, string key, IngestWorkload workload, BenchmarkOptions options, ProgressLog log, CancellationToken cancellationToken)
@@ -243,7 +250,7 @@ public sealed class IngestBenchmark : IBenchmark
         var queue = BuildPayloads(workload, options.GrpcBatch, MaxGrpcMessageBytes, "IngestBatchRequest", "--grpc-batch", workload.IngestBatchFrame);
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"  grpc: {queue.Payloads.Count:N0} IngestBatchRequest messages of up to {options.GrpcBatch} events ({queue.TotalBytes / (1024.0 * 1024.0):F0} MB protobuf, largest {queue.Payloads.Max(p => p.Length) / 1024.0:F0} KB; built in {sw.Elapsed.TotalSeconds:F1}s, not timed); streaming on {options.GrpcCalls} concurrent calls of up to {GrpcIngestLoad.MaxMessagesPerCall} messages each ..."));
-        return await RunAgainstApiAsync(dataSource, api, "grpc", queue, () => GrpcIngestLoad.RunAsync(api.GrpcUrl, key, queue, options.GrpcCalls, log, cancellationToken), log);
+        return await RunAgainstApiAsync(dataSource, api, "grpc", queue, !options.NoProjection, () => GrpcIngestLoad.RunAsync(api.GrpcUrl, key, queue, options.GrpcCalls, log, cancellationToken), log);
     }
 
     private static PayloadSet BuildPayloads(IngestWorkload workload, int batch, int limit, string what, string option, Func<int, int, byte[]> build)
@@ -269,7 +276,7 @@ public sealed class IngestBenchmark : IBenchmark
     }
 
     /// <summary>Runs <paramref name="load"/> from a collected heap while sampling the API's RSS, and checks the API's counts.</summary>
-    private static async Task<ApiRun> RunAgainstApiAsync(NpgsqlDataSource dataSource, ApiHostProcess api, string label, PayloadSet queue, Func<Task<LoadOutcome>> load, ProgressLog log)
+    private static async Task<ApiRun> RunAgainstApiAsync(NpgsqlDataSource dataSource, ApiHostProcess api, string label, PayloadSet queue, bool projection, Func<Task<LoadOutcome>> load, ProgressLog log)
     {
         api.EnsureRunning();
         var deadlocks = await DeadlocksAsync(dataSource);
@@ -300,7 +307,7 @@ public sealed class IngestBenchmark : IBenchmark
 
             // The host's subscriptions (projection, publisher) follow the log behind the acknowledgements: the CPU
             // figures include their catching up, so that work they left for later is not missed.
-            var lag = await WaitForSubscriptionsAsync(dataSource, api, cancellation: CancellationToken.None);
+            var lag = await WaitForSubscriptionsAsync(dataSource, api, projection, CancellationToken.None);
             log.Info(string.Create(CultureInfo.InvariantCulture, $"  {label}: the host's subscriptions caught up {lag.TotalSeconds:F1}s after the last acknowledgement"));
             peak = await sampler.StopAsync();
             (apiCpu, pgCpu, ownCpu) = ((CpuTime.OfProcess(api.ProcessId) ?? double.NaN) - apiCpu, CpuTime.OfPostgres() - pgCpu, Environment.CpuUsage.TotalTime.TotalSeconds - ownCpu);
@@ -343,13 +350,14 @@ public sealed class IngestBenchmark : IBenchmark
     }
 
     /// <summary>Waits until every subscription of the host has handled the whole log; returns how long that took.</summary>
-    private static async Task<TimeSpan> WaitForSubscriptionsAsync(NpgsqlDataSource dataSource, ApiHostProcess api, CancellationToken cancellation)
+    private static async Task<TimeSpan> WaitForSubscriptionsAsync(NpgsqlDataSource dataSource, ApiHostProcess api, bool projection, CancellationToken cancellation)
     {
         var schema = api.Schema;
+        var names = projection ? $"('{Api.Accounts.AccountDailyProjection.SubscriptionName}'), ('{Api.Alerts.AlertPublisher.SubscriptionName}')" : $"('{Api.Alerts.AlertPublisher.SubscriptionName}')";
         var sw = Stopwatch.StartNew();
         while (await BenchDatabase.ScalarAsync(dataSource,
             $"""
-            select count(*) from (values ('{Api.Accounts.AccountDailyProjection.SubscriptionName}'), ('{Api.Alerts.AlertPublisher.SubscriptionName}')) as n(name)
+            select count(*) from (values {names}) as n(name)
             left join {schema}.subscriptions s using (name)
             where s.name is null or exists (select 1 from {schema}.events e where (e.tx_id, e.seq) > (s.tx_id, s.seq))
             """, cancellation) > 0)
