@@ -39,6 +39,14 @@ public interface IEventStore
     Task<LogPage> ReadAllAsync(LogPosition after, int maxCount, string? tenantId = null, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Reads like <see cref="ReadAllAsync"/>, but returns only events of the given CLR types (stored under their
+    /// registered names, or under older names that upcast to them); the rest are skipped in the database, never
+    /// read. The page's <see cref="LogPage.LastPosition"/> moves past the skipped events too, so a subscription
+    /// that wants a few rare types does not scan the others again.
+    /// </summary>
+    Task<LogPage> ReadAllOfTypesAsync(LogPosition after, int maxCount, IReadOnlyCollection<Type> eventTypes, string? tenantId = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Retention: deletes a tenant's events of the given types that occurred before <paramref name="occurredBefore"/>,
     /// but never one that some subscription has not processed yet (so read models built from them stay whole).
     /// Stream versions are kept: a purged stream simply starts later. Returns how many events were deleted.

@@ -126,6 +126,56 @@ public sealed class PostgresEventStore : IEventStore
     }
 
     /// <inheritdoc />
+    public async Task<LogPage> ReadAllOfTypesAsync(LogPosition after, int maxCount, IReadOnlyCollection<Type> eventTypes, string? tenantId = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        ArgumentNullException.ThrowIfNull(eventTypes);
+
+        // The horizon comes back even when no event matches (one row of nulls), to move the position past the
+        // skipped events: every transaction below it has finished, so nothing can appear below it later.
+        await using var command = _dataSource.CreateCommand(
+            $"""
+            select p.*, h.horizon from (select pg_snapshot_xmin(pg_current_snapshot()) as horizon) h
+            left join lateral (
+                select {Columns} from {_s}.events
+                where (tx_id, seq) > ($1, $2)
+                  and tx_id < h.horizon
+                  and ($3::text is null or tenant_id = $3)
+                  and type = any($5)
+                order by tx_id, seq
+                limit $4) p on true
+            order by p.tx_id, p.seq
+            """);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Xid8, Value = after.TransactionId });
+        command.Parameters.AddWithValue(after.Sequence);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)tenantId ?? DBNull.Value });
+        command.Parameters.AddWithValue(maxCount);
+        command.Parameters.AddWithValue(_registry.StoredNamesOf(eventTypes));
+        var events = new List<RecordedEvent>(Math.Min(maxCount, 4096));
+        ulong horizon = 0;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                horizon = await reader.GetFieldValueAsync<ulong>(ColumnCount, cancellationToken);
+                if (!await reader.IsDBNullAsync(0, cancellationToken))
+                {
+                    events.Add(ReadEvent(reader));
+                }
+            }
+        }
+
+        if (events.Count == maxCount)
+        {
+            return new LogPage(events, events[^1].Position);
+        }
+
+        // A short page scanned everything below the horizon: the next read starts at the horizon's transaction.
+        var scanned = new LogPosition(horizon - 1, long.MaxValue);
+        return new LogPage(events, scanned > after ? scanned : after);
+    }
+
+    /// <inheritdoc />
     public async Task<long> PurgeAsync(string tenantId, IReadOnlyCollection<string> eventTypes, DateTimeOffset occurredBefore, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(eventTypes);
@@ -144,6 +194,8 @@ public sealed class PostgresEventStore : IEventStore
     }
 
     private const string Columns = "seq, tenant_id, stream_id, stream_version, event_id, type, data::text, metadata::text, occurred_at, recorded_at, tx_id";
+
+    private const int ColumnCount = 11;
 
     private RecordedEvent ReadEvent(NpgsqlDataReader reader)
     {
@@ -171,6 +223,10 @@ public sealed class PostgresEventStore : IEventStore
     {
         var now = _clock.GetUtcNow();
         var prepared = new List<PreparedEvent>(events.TryGetNonEnumeratedCount(out var n) ? n : 16);
+
+        // Callers usually share one metadata instance across a call's events (ingestion does): serialize it once.
+        EventMetadata? lastMetadata = null;
+        string? lastMetadataJson = null;
         foreach (var (streamId, e) in events)
         {
             ArgumentNullException.ThrowIfNull(e);
@@ -180,7 +236,13 @@ public sealed class PostgresEventStore : IEventStore
             }
 
             var serialized = _registry.Serialize(e);
-            var metadata = e.Metadata is null || e.Metadata.IsEmpty ? null : JsonSerializer.Serialize(e.Metadata, MetadataJson);
+            if (!ReferenceEquals(e.Metadata, lastMetadata))
+            {
+                lastMetadata = e.Metadata;
+                lastMetadataJson = e.Metadata is null || e.Metadata.IsEmpty ? null : JsonSerializer.Serialize(e.Metadata, MetadataJson);
+            }
+
+            var metadata = lastMetadataJson;
             prepared.Add(new PreparedEvent(streamId, e.EventId, serialized.TypeName, serialized.Json, metadata, (e.OccurredAt ?? now).ToUniversalTime()));
         }
 

@@ -19,9 +19,10 @@ public sealed class ApiHostProcess : IAsyncDisposable
     private readonly Queue<string> _output = new();
     private bool _stopped;
 
-    private ApiHostProcess(Process process, Uri restUrl, Uri grpcUrl)
+    private ApiHostProcess(Process process, Uri restUrl, Uri grpcUrl, string schema)
     {
         _process = process;
+        Schema = schema;
         RestUrl = restUrl;
         GrpcUrl = grpcUrl;
     }
@@ -34,12 +35,18 @@ public sealed class ApiHostProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
+    /// <summary>The schema the host reads and writes.</summary>
+    public string Schema { get; }
+
+    /// <summary>The <c>application_name</c> of the host's PostgreSQL sessions.</summary>
+    public const string ApplicationName = "healthscoring-bench-api";
+
     /// <summary>The API's build output under the repository: <c>services/HealthScoring.Api/bin/Release/net10.0/HealthScoring.Api.dll</c>.</summary>
     public static string DefaultDll(string repoRoot) =>
         Path.Combine(repoRoot, "services", "HealthScoring.Api", "bin", "Release", "net10.0", "HealthScoring.Api.dll");
 
     /// <summary>Starts the host on <paramref name="schema"/> and waits until it is ready.</summary>
-    public static async Task<ApiHostProcess> StartAsync(string dll, string connectionString, string schema, ProgressLog log, CancellationToken cancellationToken)
+    public static async Task<ApiHostProcess> StartAsync(string dll, string connectionString, string schema, ProgressLog log, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
     {
         ArgumentNullException.ThrowIfNull(log);
         if (!File.Exists(dll))
@@ -58,15 +65,20 @@ public sealed class ApiHostProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(dll);
-        start.Environment["ConnectionStrings__EventStore"] = connectionString;
+        // Named, so that the PostgreSQL CPU of the host's own backends can be told from other sessions'.
+        start.Environment["ConnectionStrings__EventStore"] = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = ApplicationName }.ConnectionString;
         start.Environment["EventStore__Schema"] = schema;
         start.Environment["ASPNETCORE_URLS"] = restUrl.GetLeftPart(UriPartial.Authority);
         start.Environment["Grpc__Url"] = grpcUrl.GetLeftPart(UriPartial.Authority);
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the API host (dotnet).");
-        var host = new ApiHostProcess(process, restUrl, grpcUrl);
+        var host = new ApiHostProcess(process, restUrl, grpcUrl, schema);
         process.OutputDataReceived += (_, e) => host.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => host.Keep(e.Data);
         process.BeginOutputReadLine();

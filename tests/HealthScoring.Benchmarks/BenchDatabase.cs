@@ -17,10 +17,13 @@ public static class BenchDatabase
     public static string NewSchemaName(string? prefix = null) =>
         string.Create(CultureInfo.InvariantCulture, $"bench_{(prefix is null ? "" : prefix + "_")}{DateTime.UtcNow:yyyyMMdd_HHmmss}_{Environment.ProcessId}");
 
+    /// <summary>The <c>application_name</c> of a benchmark's own sessions.</summary>
+    public const string ApplicationName = "healthscoring-bench";
+
     /// <summary>The connection string for a benchmark's own data source: its application name and a long command timeout.</summary>
     public static NpgsqlConnectionStringBuilder Builder(string connectionString)
     {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "healthscoring-bench" };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = ApplicationName };
         builder.CommandTimeout = Math.Max(builder.CommandTimeout, 600);
         return builder;
     }

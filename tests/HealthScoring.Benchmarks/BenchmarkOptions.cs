@@ -52,6 +52,14 @@ public sealed record BenchmarkOptions
 
     /// <summary>alerts.hubspot_latency: the client's HubSpot:MaxRequestsPer10Seconds (null: its default).</summary>
     public int? HubSpotRate { get; init; }
+    /// <summary>ingest: the API host's build output to run (null: the Release build under the repository), e.g. a saved earlier build to compare with in the same machine state.</summary>
+    public string? ApiDll { get; init; }
+
+    /// <summary>
+    /// ingest: run the API host without the account-daily projection (Accounts:RunProjection=false, as on an
+    /// ingest-only host) to price it; results are then named <c>ingest.no_projection.*</c>, never the headline.
+    /// </summary>
+    public bool NoProjection { get; init; }
 
     /// <summary>The results file as given (null: <see cref="DefaultOut"/> under the repository root).</summary>
     public string? Out { get; init; }
@@ -82,6 +90,10 @@ public sealed record BenchmarkOptions
           --grpc-batch N       ingest: events per IngestBatchRequest message (default 1000)
           --hubspot-rate N     alerts.hubspot_latency: the HubSpot client's requests per 10 s (default: the
                                client's default, 90; the fake allows Professional's 190)
+          --api-dll PATH       ingest: run this HealthScoring.Api.dll instead of the repository's Release build
+                               (e.g. a copy of an earlier build, to interleave before/after runs)
+          --no-projection      ingest: the API host without its account-daily projection (an ingest-only host),
+                               reported as ingest.no_projection.* beside, never instead of, the headline
           --out PATH           results file (default {DefaultOut} under the repository root;
                                a relative PATH is taken from the current directory)
           --list               list the benchmarks and exit
@@ -162,6 +174,12 @@ public sealed record BenchmarkOptions
                     break;
                 case "--hubspot-rate":
                     options = options with { HubSpotRate = Positive(key, Value()) };
+                    break;
+                case "--api-dll":
+                    options = options with { ApiDll = Path.GetFullPath(Value()) };
+                    break;
+                case "--no-projection":
+                    options = options with { NoProjection = true };
                     break;
                 case "--out":
                     options = options with { Out = Value() };

@@ -51,6 +51,7 @@ public sealed class IngestBenchmark : IBenchmark
         var options = context.Options;
         var log = context.Log;
         var schema = BenchDatabase.NewSchemaName("ingest");
+        var name = options.NoProjection ? $"{Name}.no_projection" : Name;
         var count = options.Events;
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"{Name}: {count:N0} Segment track calls over {options.Accounts:N0} accounts; HTTP: {options.HttpBatch:N0} events per /v1/batch on {options.Concurrency} connections; gRPC: {options.GrpcBatch:N0} events per message on {options.GrpcCalls} IngestStream calls"));
@@ -59,13 +60,20 @@ public sealed class IngestBenchmark : IBenchmark
         var workload = IngestWorkload.Generate(count, options.Accounts, log);
         var builder = BenchDatabase.Builder(context.ConnectionString);
         var csv = Path.Combine(Path.GetTempPath(), $"{schema}_ref_events.csv");
-        var dll = ApiHostProcess.DefaultDll(RepoPaths.Root());
+        var dll = options.ApiDll ?? ApiHostProcess.DefaultDll(RepoPaths.Root());
+        log.Info($"  API host {dll}");
         await using var dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
         ApiHostProcess? api = null;
         try
         {
             // The host migrates the (new) schema when it starts; keys are made with its own store, on the same schema.
-            api = await ApiHostProcess.StartAsync(dll, context.ConnectionString, schema, log, cancellationToken);
+            api = await ApiHostProcess.StartAsync(dll, context.ConnectionString, schema, log, cancellationToken,
+                options.NoProjection ? new Dictionary<string, string> { ["Accounts__RunProjection"] = "false" } : null);
+            if (options.NoProjection)
+            {
+                log.Info("  NOTE: the API host runs WITHOUT its account-daily projection (an ingest-only host): results are ingest.no_projection.*, not the headline");
+            }
+
             var referenceTable = await PsqlCopy.CreateReferenceTableAsync(dataSource, schema, cancellationToken);
             var storeOptions = new EventStoreOptions { Schema = schema, MigrateOnStart = false };
             var keys = new ApiKeyStore(dataSource, storeOptions, TimeProvider.System);
@@ -83,11 +91,11 @@ public sealed class IngestBenchmark : IBenchmark
             WriteCsv(csv, workload, registry, metadata);
             log.Info(string.Create(CultureInfo.InvariantCulture,
                 $"  reference input: {csv} ({new FileInfo(csv).Length / (1024.0 * 1024.0):F0} MB CSV, written in {sw.Elapsed.TotalSeconds:F1}s, not timed)"));
-            var referenceBefore = await PsqlCopy.RunAsync(dataSource, builder, referenceTable, csv, count, log, cancellationToken);
+            var (referenceBefore, referenceCpuBefore) = await RunReferenceAsync(dataSource, builder, referenceTable, csv, count, log, cancellationToken);
             await BenchDatabase.SettleAsync(dataSource, referenceTable, log, cancellationToken);
 
             // 2. The store's own ceiling: BulkAppendAsync of the stored shape, no HTTP, no parsing.
-            var bulk = await RunBulkAppendAsync(dataSource, registry, storeOptions, workload, metadata, options.BatchSize, log, cancellationToken);
+            var (bulk, bulkPgCpu) = await RunBulkAppendAsync(dataSource, registry, storeOptions, workload, metadata, options.BatchSize, log, cancellationToken);
             await VerifyAsync(dataSource, schema, referenceTable, BulkTenant, workload, log, cancellationToken);
             await ResetAsync(dataSource, schema, log, cancellationToken);
 
@@ -103,23 +111,32 @@ public sealed class IngestBenchmark : IBenchmark
             // 5. The reference again, into an emptied table: the disk's speed drifts over minutes here, so the sides
             // are compared with psql's rate over both runs, which bracket them.
             await BenchDatabase.ExecuteAsync(dataSource, $"truncate {referenceTable}", cancellationToken);
-            var referenceAfter = await PsqlCopy.RunAsync(dataSource, builder, referenceTable, csv, count, log, cancellationToken);
+            var (referenceAfter, referenceCpuAfter) = await RunReferenceAsync(dataSource, builder, referenceTable, csv, count, log, cancellationToken);
+            var referenceCpuPer1k = (referenceCpuBefore + referenceCpuAfter) * 1000 / (referenceBefore.Count + referenceAfter.Count);
             var reference = new Measurement(referenceBefore.Elapsed + referenceAfter.Elapsed, referenceBefore.Count + referenceAfter.Count, referenceBefore.Checkpoints + referenceAfter.Checkpoints);
             log.Info(string.Create(CultureInfo.InvariantCulture,
                 $"  reference: psql \\copy {referenceBefore.Rate:N0} events/s before the sides, {referenceAfter.Rate:N0} after; compared with both together: {reference.Rate:N0} events/s"));
 
             Summarise(log, reference, bulk, http, grpc);
+            log.Info(string.Create(CultureInfo.InvariantCulture,
+                $"  CPU-seconds per 1k events: psql \\copy: PostgreSQL {referenceCpuPer1k:F3}; raw BulkAppendAsync: PostgreSQL {bulkPgCpu * 1000 / count:F3}; HTTP: API {http.ApiCpuPer1k:F3} + PostgreSQL {http.PgCpuPer1k:F3}; gRPC: API {grpc.ApiCpuPer1k:F3} + PostgreSQL {grpc.PgCpuPer1k:F3}"));
             return
             [
-                BenchmarkResult.Compared($"{Name}.http", http.Load.Rate, "events/s", PsqlCopy.ReferenceName, reference.Rate),
-                BenchmarkResult.Compared($"{Name}.grpc", grpc.Load.Rate, "events/s", PsqlCopy.ReferenceName, reference.Rate),
-                BenchmarkResult.Compared($"{Name}.bulk_append", bulk.Rate, "events/s", PsqlCopy.ReferenceName, reference.Rate),
-                BenchmarkResult.Plain($"{Name}.http.api_peak_rss", http.PeakRssMb, "MB"),
-                BenchmarkResult.Plain($"{Name}.http.api_vmhwm", http.HighWaterMarkMb, "MB"),
-                BenchmarkResult.Plain($"{Name}.grpc.api_peak_rss", grpc.PeakRssMb, "MB"),
-                BenchmarkResult.Plain($"{Name}.grpc.api_vmhwm", grpc.HighWaterMarkMb, "MB"),
-                BenchmarkResult.Plain($"{Name}.http.retried_requests", http.Load.Retries, "requests"),
-                BenchmarkResult.Plain($"{Name}.grpc.retried_calls", grpc.Load.Retries, "calls"),
+                BenchmarkResult.Compared($"{name}.http", http.Load.Rate, "events/s", PsqlCopy.ReferenceName, reference.Rate),
+                BenchmarkResult.Compared($"{name}.grpc", grpc.Load.Rate, "events/s", PsqlCopy.ReferenceName, reference.Rate),
+                BenchmarkResult.Compared($"{name}.bulk_append", bulk.Rate, "events/s", PsqlCopy.ReferenceName, reference.Rate),
+                BenchmarkResult.Plain($"{name}.http.api_peak_rss", http.PeakRssMb, "MB"),
+                BenchmarkResult.Plain($"{name}.http.api_vmhwm", http.HighWaterMarkMb, "MB"),
+                BenchmarkResult.Plain($"{name}.grpc.api_peak_rss", grpc.PeakRssMb, "MB"),
+                BenchmarkResult.Plain($"{name}.grpc.api_vmhwm", grpc.HighWaterMarkMb, "MB"),
+                BenchmarkResult.Plain($"{name}.reference.pg_cpu_ms_per_1k", referenceCpuPer1k * 1000, "CPU-ms"),
+                BenchmarkResult.Plain($"{name}.bulk_append.pg_cpu_ms_per_1k", bulkPgCpu * 1_000_000 / count, "CPU-ms"),
+                BenchmarkResult.Plain($"{name}.http.api_cpu_ms_per_1k", http.ApiCpuPer1k * 1000, "CPU-ms"),
+                BenchmarkResult.Plain($"{name}.http.pg_cpu_ms_per_1k", http.PgCpuPer1k * 1000, "CPU-ms"),
+                BenchmarkResult.Plain($"{name}.grpc.api_cpu_ms_per_1k", grpc.ApiCpuPer1k * 1000, "CPU-ms"),
+                BenchmarkResult.Plain($"{name}.grpc.pg_cpu_ms_per_1k", grpc.PgCpuPer1k * 1000, "CPU-ms"),
+                BenchmarkResult.Plain($"{name}.http.retried_requests", http.Load.Retries, "requests"),
+                BenchmarkResult.Plain($"{name}.grpc.retried_calls", grpc.Load.Retries, "calls"),
             ];
         }
         catch (Exception ex) when (api is not null && ex is not OperationCanceledException)
@@ -140,8 +157,22 @@ public sealed class IngestBenchmark : IBenchmark
         }
     }
 
-    /// <summary>A side run against the API: the load's outcome and the API's memory meanwhile.</summary>
-    private sealed record ApiRun(LoadOutcome Load, double PeakRssMb, double HighWaterMarkMb, long Deadlocks);
+    /// <summary>
+    /// A side run against the API: the load's outcome, the API's memory meanwhile, and the CPU-seconds per 1,000
+    /// events of the API process and of its own PostgreSQL backends (ingest, projection, publisher alike).
+    /// </summary>
+    private sealed record ApiRun(LoadOutcome Load, double PeakRssMb, double HighWaterMarkMb, long Deadlocks, double ApiCpuPer1k, double PgCpuPer1k);
+
+    /// <summary>psql's reference run, with the CPU-seconds its backend used (wall-clock rates are noisy on a shared machine; CPU time less so).</summary>
+    private static async Task<(Measurement Measurement, double PgCpu)> RunReferenceAsync(
+        NpgsqlDataSource dataSource, NpgsqlConnectionStringBuilder builder, string table, string csv, int count, ProgressLog log, CancellationToken cancellationToken)
+    {
+        await using var cpu = await CpuTime.FollowBackendsAsync(dataSource, PsqlCopy.ApplicationName, cancellationToken);
+        var measurement = await PsqlCopy.RunAsync(dataSource, builder, table, csv, count, log, cancellationToken);
+        var pgCpu = await cpu.StopAsync();
+        log.Info(string.Create(CultureInfo.InvariantCulture, $"  reference: psql's backend used {pgCpu:F1} CPU-s ({pgCpu * 1000 / count:F3} per 1k events)"));
+        return (measurement, pgCpu);
+    }
 
     private static async Task<string> CreateWriteKeyAsync(ApiKeyStore keys, string tenant, CancellationToken cancellationToken)
     {
@@ -163,7 +194,7 @@ public sealed class IngestBenchmark : IBenchmark
         }
     }
 
-    private static async Task<Measurement> RunBulkAppendAsync(
+    private static async Task<(Measurement Measurement, double PgCpu)> RunBulkAppendAsync(
         NpgsqlDataSource dataSource, EventTypeRegistry registry, EventStoreOptions storeOptions, IngestWorkload workload, EventMetadata metadata, int batchSize, ProgressLog log, CancellationToken cancellationToken)
     {
         var store = new PostgresEventStore(dataSource, registry, storeOptions);
@@ -173,6 +204,7 @@ public sealed class IngestBenchmark : IBenchmark
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"  raw: BulkAppendAsync of the stored shape, {calls} call(s) of up to {batchSize:N0} events (each call's events built before its timer starts) ..."));
         BenchDatabase.CollectGarbage();
+        await using var cpu = await CpuTime.FollowBackendsAsync(dataSource, BenchDatabase.ApplicationName, cancellationToken);
         var timed = TimeSpan.Zero;
         var wall = Stopwatch.StartNew();
         for (var offset = 0; offset < count; offset += batchSize)
@@ -196,10 +228,11 @@ public sealed class IngestBenchmark : IBenchmark
             log.Report("raw: appended", offset + n, count, timed);
         }
 
+        var pgCpu = await cpu.StopAsync();
         var measurement = new Measurement(timed, count, await BenchDatabase.CheckpointCountAsync(dataSource, cancellationToken) - checkpoints);
         log.Info(string.Create(CultureInfo.InvariantCulture,
-            $"  raw: {count:N0} events in {timed.TotalSeconds:F2}s of BulkAppendAsync ({wall.Elapsed.TotalSeconds:F2}s with building) = {measurement.Rate:N0} events/s (checkpoints during the run: {measurement.Checkpoints})"));
-        return measurement;
+            $"  raw: {count:N0} events in {timed.TotalSeconds:F2}s of BulkAppendAsync ({wall.Elapsed.TotalSeconds:F2}s with building) = {measurement.Rate:N0} events/s (checkpoints during the run: {measurement.Checkpoints}); this process's PostgreSQL backends used {pgCpu:F1} CPU-s"));
+        return (measurement, pgCpu);
     }
 
     private static async Task<ApiRun> RunHttpAsync(NpgsqlDataSource dataSource, ApiHostProcess api, string writeKey, IngestWorkload workload, BenchmarkOptions options, ProgressLog log, CancellationToken cancellationToken)
@@ -208,7 +241,7 @@ public sealed class IngestBenchmark : IBenchmark
         var queue = BuildPayloads(workload, options.HttpBatch, MaxBatchBytes, "/v1/batch body", "--http-batch", workload.SegmentBatchJson);
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"  http: {queue.Payloads.Count:N0} /v1/batch bodies of up to {options.HttpBatch} events ({queue.TotalBytes / (1024.0 * 1024.0):F0} MB JSON, largest {queue.Payloads.Max(p => p.Length) / 1024.0:F0} KB; built in {sw.Elapsed.TotalSeconds:F1}s, not timed); posting on {options.Concurrency} connections ..."));
-        return await RunAgainstApiAsync(dataSource, api, "http", queue, () => SegmentHttpLoad.RunAsync(api.RestUrl, writeKey, queue, options.Concurrency, log, cancellationToken), log);
+        return await RunAgainstApiAsync(dataSource, api, "http", queue, !options.NoProjection, () => SegmentHttpLoad.RunAsync(api.RestUrl, writeKey, queue, options.Concurrency, log, cancellationToken), log);
     }
 
     private static async Task<ApiRun> RunGrpcAsync(NpgsqlDataSource dataSource, ApiHostProcess api, string key, IngestWorkload workload, BenchmarkOptions options, ProgressLog log, CancellationToken cancellationToken)
@@ -217,7 +250,7 @@ public sealed class IngestBenchmark : IBenchmark
         var queue = BuildPayloads(workload, options.GrpcBatch, MaxGrpcMessageBytes, "IngestBatchRequest", "--grpc-batch", workload.IngestBatchFrame);
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"  grpc: {queue.Payloads.Count:N0} IngestBatchRequest messages of up to {options.GrpcBatch} events ({queue.TotalBytes / (1024.0 * 1024.0):F0} MB protobuf, largest {queue.Payloads.Max(p => p.Length) / 1024.0:F0} KB; built in {sw.Elapsed.TotalSeconds:F1}s, not timed); streaming on {options.GrpcCalls} concurrent calls of up to {GrpcIngestLoad.MaxMessagesPerCall} messages each ..."));
-        return await RunAgainstApiAsync(dataSource, api, "grpc", queue, () => GrpcIngestLoad.RunAsync(api.GrpcUrl, key, queue, options.GrpcCalls, log, cancellationToken), log);
+        return await RunAgainstApiAsync(dataSource, api, "grpc", queue, !options.NoProjection, () => GrpcIngestLoad.RunAsync(api.GrpcUrl, key, queue, options.GrpcCalls, log, cancellationToken), log);
     }
 
     private static PayloadSet BuildPayloads(IngestWorkload workload, int batch, int limit, string what, string option, Func<int, int, byte[]> build)
@@ -243,7 +276,7 @@ public sealed class IngestBenchmark : IBenchmark
     }
 
     /// <summary>Runs <paramref name="load"/> from a collected heap while sampling the API's RSS, and checks the API's counts.</summary>
-    private static async Task<ApiRun> RunAgainstApiAsync(NpgsqlDataSource dataSource, ApiHostProcess api, string label, PayloadSet queue, Func<Task<LoadOutcome>> load, ProgressLog log)
+    private static async Task<ApiRun> RunAgainstApiAsync(NpgsqlDataSource dataSource, ApiHostProcess api, string label, PayloadSet queue, bool projection, Func<Task<LoadOutcome>> load, ProgressLog log)
     {
         api.EnsureRunning();
         var deadlocks = await DeadlocksAsync(dataSource);
@@ -251,8 +284,10 @@ public sealed class IngestBenchmark : IBenchmark
         var reset = RssSampler.TryResetHighWaterMark(api.ProcessId);
         var before = RssSampler.ReadStatusMegabytes(api.ProcessId, "VmRSS") ?? double.NaN;
         var (apiCpu, pgCpu, ownCpu) = (CpuTime.OfProcess(api.ProcessId) ?? double.NaN, CpuTime.OfPostgres(), Environment.CpuUsage.TotalTime.TotalSeconds);
+        await using var backends = await CpuTime.FollowBackendsAsync(dataSource, ApiHostProcess.ApplicationName, CancellationToken.None);
         LoadOutcome outcome;
         double peak;
+        double apiBackendCpu;
         await using (var sampler = RssSampler.Start(api.ProcessId, SampleInterval))
         {
             try
@@ -267,13 +302,21 @@ public sealed class IngestBenchmark : IBenchmark
                     $"{label}: {ex.Message} (PostgreSQL deadlocks in this database during the run: {during:N0}; the API host's output is above)"), ex);
             }
 
-            peak = await sampler.StopAsync();
             log.Info(string.Create(CultureInfo.InvariantCulture,
                 $"  {label}: {outcome.Sent:N0} events in {outcome.Elapsed.TotalSeconds:F2}s = {outcome.Rate:N0} events/s ({queue.TotalBytes / (1024.0 * 1024.0) / outcome.Elapsed.TotalSeconds:F1} MB/s); API: accepted {outcome.Accepted:N0}, duplicates {outcome.Duplicates:N0}, unassigned {outcome.Unassigned:N0}"));
+
+            // The host's subscriptions (projection, publisher) follow the log behind the acknowledgements: the CPU
+            // figures include their catching up, so that work they left for later is not missed.
+            var lag = await WaitForSubscriptionsAsync(dataSource, api, projection, CancellationToken.None);
+            log.Info(string.Create(CultureInfo.InvariantCulture, $"  {label}: the host's subscriptions caught up {lag.TotalSeconds:F1}s after the last acknowledgement"));
+            peak = await sampler.StopAsync();
             (apiCpu, pgCpu, ownCpu) = ((CpuTime.OfProcess(api.ProcessId) ?? double.NaN) - apiCpu, CpuTime.OfPostgres() - pgCpu, Environment.CpuUsage.TotalTime.TotalSeconds - ownCpu);
+            apiBackendCpu = await backends.StopAsync();
             var wall = outcome.Elapsed.TotalSeconds;
             log.Info(string.Create(CultureInfo.InvariantCulture,
-                $"  {label}: CPU during the run ({Environment.ProcessorCount} cores): API {apiCpu:F1}s ({apiCpu / wall:F2} cores), PostgreSQL {pgCpu:F1}s ({pgCpu / wall:F2} cores, all sessions), load generator {ownCpu:F1}s ({ownCpu / wall:F2} cores)"));
+                $"  {label}: CPU during the run ({Environment.ProcessorCount} cores): API {apiCpu:F1}s ({apiCpu / wall:F2} cores), the API's PostgreSQL backends {apiBackendCpu:F1}s ({apiBackendCpu / wall:F2} cores), PostgreSQL {pgCpu:F1}s ({pgCpu / wall:F2} cores, all sessions), load generator {ownCpu:F1}s ({ownCpu / wall:F2} cores)"));
+            log.Info(string.Create(CultureInfo.InvariantCulture,
+                $"  {label}: CPU-seconds per 1k events: API {apiCpu * 1000 / outcome.Sent:F3}, its PostgreSQL backends {apiBackendCpu * 1000 / outcome.Sent:F3}"));
             log.Info(string.Create(CultureInfo.InvariantCulture,
                 $"  {label}: API RSS {before:F0} MB before, peak {peak:F0} MB over {sampler.Samples:N0} samples every {SampleInterval.TotalMilliseconds:F0} ms"));
         }
@@ -303,7 +346,27 @@ public sealed class IngestBenchmark : IBenchmark
                 $"{label}: the API accepted {outcome.Accepted:N0} of {outcome.Sent:N0} events ({outcome.Duplicates:N0} duplicates)."));
         }
 
-        return new ApiRun(outcome, peak, hwm, deadlocks);
+        return new ApiRun(outcome, peak, hwm, deadlocks, apiCpu * 1000 / outcome.Sent, apiBackendCpu * 1000 / outcome.Sent);
+    }
+
+    /// <summary>Waits until every subscription of the host has handled the whole log; returns how long that took.</summary>
+    private static async Task<TimeSpan> WaitForSubscriptionsAsync(NpgsqlDataSource dataSource, ApiHostProcess api, bool projection, CancellationToken cancellation)
+    {
+        var schema = api.Schema;
+        var names = projection ? $"('{Api.Accounts.AccountDailyProjection.SubscriptionName}'), ('{Api.Alerts.AlertPublisher.SubscriptionName}')" : $"('{Api.Alerts.AlertPublisher.SubscriptionName}')";
+        var sw = Stopwatch.StartNew();
+        while (await BenchDatabase.ScalarAsync(dataSource,
+            $"""
+            select count(*) from (values {names}) as n(name)
+            left join {schema}.subscriptions s using (name)
+            where s.name is null or exists (select 1 from {schema}.events e where (e.tx_id, e.seq) > (s.tx_id, s.seq))
+            """, cancellation) > 0)
+        {
+            api.EnsureRunning();
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellation);
+        }
+
+        return sw.Elapsed;
     }
 
     private static Task<long> DeadlocksAsync(NpgsqlDataSource dataSource) =>

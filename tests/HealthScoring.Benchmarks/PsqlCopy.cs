@@ -25,6 +25,9 @@ public static class PsqlCopy
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>The <c>application_name</c> of psql's session (to read its backend's CPU time).</summary>
+    public const string ApplicationName = "healthscoring-bench-reference";
+
     /// <summary>The columns of the events table that a writer supplies (the rest are defaults).</summary>
     public const string EventColumns = "tenant_id, stream_id, stream_version, event_id, type, data, metadata, occurred_at";
 
@@ -63,7 +66,7 @@ public static class PsqlCopy
         start.Environment["PGUSER"] = builder.Username;
         start.Environment["PGPASSWORD"] = builder.Password;
         start.Environment["PGDATABASE"] = builder.Database;
-        start.Environment["PGAPPNAME"] = "healthscoring-bench-reference";
+        start.Environment["PGAPPNAME"] = ApplicationName;
 
         var checkpoints = await BenchDatabase.CheckpointCountAsync(dataSource, cancellationToken);
         log.Info($"  reference: psql \\copy {count:N0} rows ...");

@@ -57,14 +57,9 @@ public sealed class ReadingTests(PostgresSchemaFixtureForReads fixture) : IClass
         var start = await HeadAsync(store);
 
         // A slow writer: its transaction gets the smaller sequence number but commits last.
-        await using var slow = await fixture.DataSource.OpenConnectionAsync(Ct);
-        await using var slowTx = await slow.BeginTransactionAsync(Ct);
-        await using (var insert = new NpgsqlCommand(
-            $"insert into {fixture.Schema}.events (tenant_id, stream_id, stream_version, event_id, type, data, occurred_at) values ($1, 'slow', 1, gen_random_uuid(), 'UsageRecorded', '{{\"name\":\"slow\",\"count\":1}}', now())", slow, slowTx))
-        {
-            insert.Parameters.AddWithValue(tenant);
-            await insert.ExecuteNonQueryAsync(Ct);
-        }
+        var (slow, slowTx) = await BeginSlowWriterAsync(tenant, nameof(UsageRecorded), """{"name":"slow","count":1}""");
+        await using var slowConnection = slow;
+        await using var slowTransaction = slowTx;
 
         await store.AppendToStreamAsync(tenant, "fast", ExpectedVersion.Any, [TestEvents.Usage("fast")], Ct);
 
@@ -93,6 +88,66 @@ public sealed class ReadingTests(PostgresSchemaFixtureForReads fixture) : IClass
     }
 
     [Fact]
+    public async Task Reading_only_some_types_skips_the_others_in_the_database_and_moves_past_them()
+    {
+        var stream = $"s-{Guid.NewGuid():N}";
+        var tenant = $"t-{Guid.NewGuid():N}";
+        // A PlanChanged.v1 event from an older build reads as PlanChanged, so it is one of the wanted.
+        await using (var insert = fixture.DataSource.CreateCommand(
+            $"insert into {fixture.Schema}.events (tenant_id, stream_id, stream_version, event_id, type, data, occurred_at) values ($1, $2, 1, gen_random_uuid(), 'PlanChanged.v1', '{{\"plan\":\"old\"}}', now())"))
+        {
+            insert.Parameters.AddWithValue(tenant);
+            insert.Parameters.AddWithValue($"{stream}-old");
+            await insert.ExecuteNonQueryAsync(Ct);
+        }
+
+        var registry = TestEvents.Registry().AddUpcaster("PlanChanged.v1", nameof(PlanChanged), old =>
+        {
+            old["seats"] = 1;
+            return old;
+        });
+        var store = fixture.CreateStore(registry);
+        await store.AppendToStreamAsync(tenant, stream, ExpectedVersion.Any,
+            [TestEvents.Usage("a"), new NewEvent(Guid.NewGuid(), new PlanChanged("pro", 3)), TestEvents.Usage("b"), new NewEvent(Guid.NewGuid(), new Measured(1.5)), TestEvents.Usage("c")], Ct);
+
+        var plans = await store.ReadAllOfTypesAsync(LogPosition.Start, 1_000, [typeof(PlanChanged)], tenant, Ct);
+        plans.Events.Select(e => e.Data).ShouldBe([new PlanChanged("old", 1), new PlanChanged("pro", 3)]);
+
+        // The short page moved past the usage events after the last plan: reading on finds nothing of them again,
+        // while the unfiltered log still has them all after the last plan's position.
+        plans.LastPosition.ShouldBeGreaterThan(plans.Events[^1].Position);
+        (await store.ReadAllOfTypesAsync(plans.LastPosition, 1_000, [typeof(UsageRecorded)], tenant, Ct)).Events.ShouldBeEmpty();
+        (await store.ReadAllAsync(plans.Events[^1].Position, 1_000, tenant, Ct)).Events.Select(e => e.EventType)
+            .ShouldBe([nameof(UsageRecorded), nameof(Measured), nameof(UsageRecorded)]);
+
+        // A full page stops at its last event, as an unfiltered read does.
+        var first = await store.ReadAllOfTypesAsync(LogPosition.Start, 1, [typeof(UsageRecorded), typeof(Measured)], tenant, Ct);
+        first.Events.ShouldHaveSingleItem().Data.ShouldBe(new UsageRecorded("a", 1));
+        first.LastPosition.ShouldBe(first.Events[0].Position);
+        var rest = await store.ReadAllOfTypesAsync(first.LastPosition, 1_000, [typeof(UsageRecorded), typeof(Measured)], tenant, Ct);
+        rest.Events.Select(e => e.Data).ShouldBe([new UsageRecorded("b", 1), new Measured(1.5), new UsageRecorded("c", 1)]);
+    }
+
+    [Fact]
+    public async Task A_filtered_read_never_moves_past_an_unfinished_transaction()
+    {
+        var store = fixture.CreateStore(TestEvents.Registry());
+        var tenant = $"t-{Guid.NewGuid():N}";
+        var start = await HeadAsync(store);
+        var (slow, slowTx) = await BeginSlowWriterAsync(tenant, nameof(Measured), """{"value":2}""");
+        await using var slowConnection = slow;
+        await using var slowTransaction = slowTx;
+
+        await store.AppendToStreamAsync(tenant, "fast", ExpectedVersion.Any, [TestEvents.Usage("fast")], Ct);
+        var whileOpen = await store.ReadAllOfTypesAsync(start, 1_000, [typeof(Measured)], tenant, Ct);
+        whileOpen.Events.ShouldBeEmpty();
+
+        await slowTx.CommitAsync(Ct);
+        var afterCommit = await store.ReadAllOfTypesAsync(whileOpen.LastPosition, 1_000, [typeof(Measured)], tenant, Ct);
+        afterCommit.Events.ShouldHaveSingleItem().Data.ShouldBe(new Measured(2), "the position skipped past nothing the open transaction wrote");
+    }
+
+    [Fact]
     public void Log_positions_order_by_transaction_then_sequence_and_round_trip_as_text()
     {
         var a = new LogPosition(10, 500);
@@ -102,6 +157,20 @@ public sealed class ReadingTests(PostgresSchemaFixtureForReads fixture) : IClass
         LogPosition.TryParse("12", out _).ShouldBeFalse();
         LogPosition.TryParse("x/1", out _).ShouldBeFalse();
         Should.Throw<FormatException>(() => LogPosition.Parse("-1/2"));
+    }
+
+    /// <summary>An open transaction that has written one event to stream "slow" of <paramref name="tenant"/>; the caller commits it later.</summary>
+    private async Task<(NpgsqlConnection Connection, NpgsqlTransaction Transaction)> BeginSlowWriterAsync(string tenant, string type, string json)
+    {
+        var connection = await fixture.DataSource.OpenConnectionAsync(Ct);
+        var tx = await connection.BeginTransactionAsync(Ct);
+        await using var insert = new NpgsqlCommand(
+            $"insert into {fixture.Schema}.events (tenant_id, stream_id, stream_version, event_id, type, data, occurred_at) values ($1, 'slow', 1, gen_random_uuid(), $2, $3::jsonb, now())", connection, tx);
+        insert.Parameters.AddWithValue(tenant);
+        insert.Parameters.AddWithValue(type);
+        insert.Parameters.AddWithValue(json);
+        await insert.ExecuteNonQueryAsync(Ct);
+        return (connection, tx);
     }
 
     private static async Task<LogPosition> HeadAsync(PostgresEventStore store)

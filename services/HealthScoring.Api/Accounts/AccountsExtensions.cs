@@ -17,9 +17,21 @@ public static class AccountsExtensions
         return builder;
     }
 
-    /// <summary>Runs the projection in the background (the web host): the aggregates follow the log.</summary>
+    /// <summary>The setting that keeps the projection out of this host (default true: it runs here).</summary>
+    public const string RunProjectionKey = "Accounts:RunProjection";
+
+    /// <summary>
+    /// Runs the projection in the background (the web host): the aggregates follow the log. Operators who run it
+    /// in another process (one host of several, or a dedicated one) set <see cref="RunProjectionKey"/> to false on
+    /// ingest-only hosts; the subscription's lead makes only one process run it either way.
+    /// </summary>
     public static IHostApplicationBuilder AddAccountsProjection(this IHostApplicationBuilder builder)
     {
+        if (!builder.Configuration.GetValue(RunProjectionKey, true))
+        {
+            return builder;
+        }
+
         builder.Services.AddEventStoreSubscription<AccountDailyProjection>(new SubscriptionOptions { Name = AccountDailyProjection.SubscriptionName, BatchSize = 5_000 });
         return builder;
     }

@@ -37,6 +37,13 @@ public sealed partial class AlertPublisher(IBus bus, ILogger<AlertPublisher> log
         }
     }
 
+    /// <summary>
+    /// The event types <see cref="ToMessage"/> publishes: the subscription reads only these (usage events, the bulk
+    /// of the log, are skipped in the database). Keep in step with <see cref="ToMessage"/>.
+    /// </summary>
+    public static IReadOnlyCollection<Type> PublishedTypes { get; } =
+        [typeof(AccountHealthScored), typeof(AccountBecameAtRisk), typeof(AccountRecovered), typeof(ExpansionSignalDetected), typeof(ChurnRiskJumped)];
+
     /// <summary>The bus message for a stored event, or null for events that are not published.</summary>
     public static object? ToMessage(RecordedEvent e)
     {

@@ -39,7 +39,7 @@ public static class AlertsExtensions
                 rabbit.ConfigureEndpoints(context);
             });
         });
-        builder.Services.AddEventStoreSubscription<AlertPublisher>(new SubscriptionOptions { Name = AlertPublisher.SubscriptionName, BatchSize = 500 });
+        builder.Services.AddEventStoreSubscription<AlertPublisher>(new SubscriptionOptions { Name = AlertPublisher.SubscriptionName, BatchSize = 500, EventTypes = AlertPublisher.PublishedTypes });
         return builder;
     }
 }

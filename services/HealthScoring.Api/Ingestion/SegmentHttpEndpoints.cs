@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Compression;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using HealthScoring.Api.Tenancy;
@@ -65,7 +67,8 @@ public static class SegmentHttpEndpoints
         var index = 0;
         foreach (var element in batch.EnumerateArray())
         {
-            var item = SegmentJsonReader.Read(element, index++, null, element.GetRawText().Length);
+            // The message's size in characters, as its raw text would have, without copying it into a string.
+            var item = SegmentJsonReader.Read(element, index++, null, Encoding.UTF8.GetCharCount(JsonMarshal.GetRawUtf8Value(element)));
             if (batchContext is not null && item.Message is not null)
             {
                 // Batch-level context applies to every message, under what the message says itself.

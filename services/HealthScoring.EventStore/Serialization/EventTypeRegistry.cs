@@ -65,6 +65,27 @@ public sealed class EventTypeRegistry
     /// <summary>The CLR type registered under <paramref name="name"/>, if any.</summary>
     public bool TryGetType(string name, out Type type) => _byName.TryGetValue(name, out type!);
 
+    /// <summary>
+    /// The stored type names that read as one of <paramref name="types"/>: their registered names and every older
+    /// name whose upcasters lead to one of those. Unregistered types have none.
+    /// </summary>
+    internal string[] StoredNamesOf(IEnumerable<Type> types)
+    {
+        var names = new HashSet<string>(types.Select(t => TryGetName(t, out var name) ? name : null).OfType<string>(), StringComparer.Ordinal);
+        bool added;
+        do
+        {
+            added = false;
+            foreach (var (from, upcaster) in _upcasters)
+            {
+                added |= names.Contains(upcaster.ToName) && names.Add(from);
+            }
+        }
+        while (added);
+
+        return [.. names];
+    }
+
     /// <summary>Serializes one event for storage, with errors that name the event.</summary>
     internal SerializedEvent Serialize(NewEvent e)
     {

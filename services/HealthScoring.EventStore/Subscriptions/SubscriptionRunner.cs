@@ -37,6 +37,12 @@ public sealed record SubscriptionOptions
     /// <summary>The subscription's durable name: its checkpoint and its leadership lock are keyed by it.</summary>
     public required string Name { get; init; }
 
+    /// <summary>
+    /// The event types the handler wants (null: all). Others are skipped in the database rather than read and
+    /// deserialized only to be ignored: a publisher of rare score events must not read every usage event.
+    /// </summary>
+    public IReadOnlyCollection<Type>? EventTypes { get; init; }
+
     /// <summary>The most events handed to the handler at once.</summary>
     public int BatchSize { get; init; } = 500;
 
@@ -259,6 +265,11 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
         }
     }
 
+    private Task<LogPage> ReadAsync(LogPosition after, int maxCount, CancellationToken cancellationToken) =>
+        _options.EventTypes is { } types
+            ? _store.ReadAllOfTypesAsync(after, maxCount, types, null, cancellationToken)
+            : _store.ReadAllAsync(after, maxCount, null, cancellationToken);
+
     private async Task ProcessAsLeaderAsync(NpgsqlConnection leadership, Action onSuccess, CancellationToken stopping, bool untilCaughtUp = false)
     {
         _position = await ReadCheckpointAsync(_dataSource, new EventStoreOptions { Schema = _schema }, Name, stopping) ?? LogPosition.Start;
@@ -266,15 +277,33 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
         // transaction that was open elsewhere when they were read for (see LogHorizon).
         var horizon = untilCaughtUp ? await LogHorizon.NowAsync(_dataSource, stopping) : 0;
         await using var heartbeat = new NpgsqlCommand("select 1", leadership);
+        var skippedSaved = Stopwatch.GetTimestamp();
         while (!stopping.IsCancellationRequested)
         {
-            var page = await _store.ReadAllAsync(_position, _options.BatchSize, null, stopping);
+            var page = await ReadAsync(_position, _options.BatchSize, stopping);
+            if (page.Events.Count == 0 && page.LastPosition > _position)
+            {
+                // Only skipped events (a filtered subscription): move on at once, but save that position at most
+                // every few seconds, as the horizon moves with every transaction in the cluster. A restart rescans
+                // the skipped events since the last save, which is harmless.
+                _position = page.LastPosition;
+                if (untilCaughtUp || Stopwatch.GetElapsedTime(skippedSaved) >= SkippedCheckpointInterval)
+                {
+                    await using var connection = await _dataSource.OpenConnectionAsync(stopping);
+                    await SaveCheckpointAsync(connection, null, _position, 0, stopping);
+                    skippedSaved = Stopwatch.GetTimestamp();
+                }
+
+                continue;
+            }
+
             if (page.Events.Count == 0 && untilCaughtUp)
             {
                 if (await LogHorizon.HasPassedAsync(_dataSource, horizon, stopping))
                 {
                     // Nothing was readable, and everything readable at that moment included all it had to.
-                    if ((await _store.ReadAllAsync(_position, 1, null, stopping)).Events.Count == 0)
+                    var again = await ReadAsync(_position, 1, stopping);
+                    if (again.Events.Count == 0 && again.LastPosition == _position)
                     {
                         return;
                     }
@@ -322,6 +351,8 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
             _logger.LogDebug("Subscription {Subscription} handled {Count} events up to {Position} in {Elapsed}", Name, page.Events.Count, _position, Stopwatch.GetElapsedTime(started));
         }
     }
+
+    private static readonly TimeSpan SkippedCheckpointInterval = TimeSpan.FromSeconds(5);
 
     private async Task<bool> SaveCheckpointAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, LogPosition position, int count, CancellationToken cancellationToken)
     {

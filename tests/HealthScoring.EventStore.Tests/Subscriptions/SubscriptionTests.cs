@@ -263,12 +263,31 @@ public sealed class SubscriptionTests(PostgresSchemaFixtureForSubscriptions fixt
         handler.Counts.ShouldBe(Enumerable.Range(0, 5));
     }
 
-    private SubscriptionRunner NewRunner(ISubscriptionHandler handler, int batchSize = 100, string? name = null) => new(
+    [Fact]
+    public async Task A_subscription_to_some_types_is_handed_only_those_and_its_checkpoint_moves_past_the_rest()
+    {
+        await _store.AppendToStreamAsync(_tenant, "typed", ExpectedVersion.NoStream,
+            [TestEvents.Usage("u1"), new NewEvent(Guid.NewGuid(), new Measured(1)), TestEvents.Usage("u2"), new NewEvent(Guid.NewGuid(), new Measured(2)), TestEvents.Usage("u3")], Ct);
+        var name = $"typed-{Guid.NewGuid():N}";
+        var handler = new RecordingHandler(_tenant);
+        await using (var runner = NewRunner(handler, batchSize: 1, name: name, eventTypes: [typeof(Measured)]))
+        {
+            await runner.CatchUpAsync(cancellationToken: Ct);
+        }
+
+        handler.Events.Select(e => e.Data).ShouldBe([new Measured(1), new Measured(2)]);
+        var checkpoint = await SubscriptionRunner.ReadCheckpointAsync(fixture.DataSource, fixture.Options, name, Ct);
+        var last = (await _store.ReadStreamAsync(_tenant, "typed", cancellationToken: Ct).ToListAsync(Ct))[^1];
+        checkpoint!.Value.ShouldBeGreaterThanOrEqualTo(last.Position, "the skipped usage events after the last measurement are behind the checkpoint too");
+    }
+
+    private SubscriptionRunner NewRunner(ISubscriptionHandler handler, int batchSize = 100, string? name = null, IReadOnlyCollection<Type>? eventTypes = null) => new(
         fixture.DataSource, _store, fixture.Options, handler,
         new SubscriptionOptions
         {
             Name = name ?? $"sub-{Guid.NewGuid():N}",
             BatchSize = batchSize,
+            EventTypes = eventTypes,
             PollInterval = TimeSpan.FromMilliseconds(50),
             LeadershipRetryInterval = TimeSpan.FromMilliseconds(250),
             ErrorBackoff = TimeSpan.FromMilliseconds(100),
