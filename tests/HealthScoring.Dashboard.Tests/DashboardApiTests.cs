@@ -157,6 +157,25 @@ public sealed partial class DashboardApiTests(DashboardFixture fixture)
         response.Headers.Contains("Set-Cookie").ShouldBeFalse();
     }
 
+    [Theory]
+    [InlineData("PUT", "/v1/taxonomy", "[]")]
+    [InlineData("POST", "/v1/privacy/erase-user", "{\"userId\":\"u-1\"}")]
+    [InlineData("POST", "/v1/accounts/{id}/alerts/snooze", "{\"until\":\"2099-01-01\"}")]
+    public async Task A_viewer_session_with_a_valid_csrf_token_may_not_change_anything(string method, string template, string body)
+    {
+        using var client = await SignedInClientAsync(DashboardFixture.ViewerEmail);
+        var session = await client.GetFromJsonAsync<JsonElement>("/dashboard/session", Ct);
+        using var request = new HttpRequestMessage(new HttpMethod(method), template.Replace("{id}", await AnyAccountAsync(), StringComparison.Ordinal))
+        {
+            Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add(session.GetProperty("csrfHeader").GetString()!, session.GetProperty("csrfToken").GetString());
+
+        var response = await client.SendAsync(request, Ct);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.Forbidden, await response.Content.ReadAsStringAsync(Ct));
+    }
+
     [Fact]
     public async Task An_api_key_may_use_the_admin_policy_without_a_csrf_token()
     {

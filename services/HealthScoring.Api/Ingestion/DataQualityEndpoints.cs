@@ -13,7 +13,8 @@ public static class DataQualityEndpoints
         v1.MapGet("/data-quality", ReportAsync);
         v1.MapGet("/taxonomy", async (HttpContext http, EventTaxonomy taxonomy) =>
             TypedResults.Ok((await taxonomy.GetAsync(http.User.TenantId(), http.RequestAborted)).Values.OrderBy(e => e.Event, StringComparer.Ordinal)));
-        v1.MapPut("/taxonomy", DeclareAsync);
+        // Declaring changes how events are validated: API keys and admins only, not viewers.
+        v1.MapPut("/taxonomy", DeclareAsync).RequireAuthorization(TenancyExtensions.AdminPolicy);
         return app;
     }
 

@@ -9,7 +9,7 @@ public static class PrivacyEndpoints
 {
     public static IEndpointRouteBuilder MapPrivacy(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/privacy/erase-user", EraseAsync).RequireAuthorization(TenancyExtensions.ReadPolicy).DisableAntiforgery();
+        app.MapPost("/v1/privacy/erase-user", EraseAsync).RequireAuthorization(TenancyExtensions.AdminPolicy).DisableAntiforgery();
         return app;
     }
 
