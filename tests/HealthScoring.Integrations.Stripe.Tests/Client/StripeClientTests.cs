@@ -197,8 +197,10 @@ public sealed class StripeClientTests
     [Fact]
     public async Task The_fakes_rate_limit_is_ridden_out_by_the_retries()
     {
-        // Backoff long enough to reach the next second, where the fake takes requests again.
-        await using var host = await StripeTestHost.StartAsync(maxRetries: 10, maxRetryDelay: TimeSpan.FromSeconds(1));
+        // Backoff long enough to reach the next second, where the fake takes requests again. From the host's 1 ms
+        // start, 10 retries (1 + 2 + … + 512 ms, less up to 25 % jitter) could end within the same second on a fast
+        // machine and fail; 12 add two capped 1 s waits, so they always span more than a second.
+        await using var host = await StripeTestHost.StartAsync(maxRetries: 12, maxRetryDelay: TimeSpan.FromSeconds(1));
         host.Fake.AddCustomers(300, new FakeCustomerSeed { SubscriptionStatus = null, InvoicesPerCustomer = 0 });
         host.Fake.RateLimitPerSecond = 4;
 
