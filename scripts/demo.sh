@@ -146,6 +146,16 @@ if [ -f "$run/fakes.json" ]; then
     printf '.'
     sleep 1
   done
+  # Tasks trail the score updates (they queue behind them in the client's rate limiter): wait until their count
+  # has stood still for a few seconds.
+  last=-1 still=0
+  for _ in $(seq 1 90); do
+    tasks="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hubspot"]["tasks"])' "$run/fakes.json" 2>/dev/null || echo 0)"
+    if [ "$tasks" = "$last" ]; then still=$((still + 1)); else still=0; last="$tasks"; fi
+    [ "$still" -ge 4 ] && break
+    printf '.'
+    sleep 1
+  done
   echo
   python3 - "$run/fakes.json" <<'PY'
 import json, sys
