@@ -28,6 +28,9 @@ started=$SECONDS
 
 step() { printf '\n== %s\n' "$*"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+fake_stat() { # a HubSpot figure from the fakes' status file (0 until it is there)
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hubspot"][sys.argv[2]])' "$run/fakes.json" "$1" 2>/dev/null || echo 0
+}
 
 stop_pid() { # stops the process in pid file $1, if it is still ours and alive
   local file="$1" pid
@@ -141,7 +144,7 @@ if [ -f "$run/fakes.json" ]; then
   expected="$(python3 -c 'import csv,sys; a={r["account_id"] for r in csv.DictReader(open(sys.argv[1]))}; print(sum(r["account_id"] in a for r in csv.DictReader(open(sys.argv[2]))))' "$out/accounts.csv" "$out/scores.csv")"
   printf '\nWaiting for the fake HubSpot to receive the scores of %s companies ' "$expected"
   for _ in $(seq 1 120); do
-    have="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hubspot"]["companiesScored"])' "$run/fakes.json" 2>/dev/null || echo 0)"
+    have="$(fake_stat companiesScored)"
     [ "$have" -ge "$expected" ] && break
     printf '.'
     sleep 1
@@ -150,7 +153,7 @@ if [ -f "$run/fakes.json" ]; then
   # has stood still for a few seconds.
   last=-1 still=0
   for _ in $(seq 1 90); do
-    tasks="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hubspot"]["tasks"])' "$run/fakes.json" 2>/dev/null || echo 0)"
+    tasks="$(fake_stat tasks)"
     if [ "$tasks" = "$last" ]; then still=$((still + 1)); else still=0; last="$tasks"; fi
     [ "$still" -ge 4 ] && break
     printf '.'

@@ -131,8 +131,8 @@ public sealed class AlertsHubSpotLatencyBenchmark : IBenchmark
         {
             ["ConnectionStrings:EventStore"] = connectionString,
             ["EventStore:Schema"] = schema,
-            ["urls"] = $"http://127.0.0.1:{ApiHostProcess.FreePort()}",
-            ["Grpc:Url"] = $"http://127.0.0.1:{ApiHostProcess.FreePort()}",
+            ["urls"] = $"http://127.0.0.1:{LoopbackPorts.Free()}",
+            ["Grpc:Url"] = $"http://127.0.0.1:{LoopbackPorts.Free()}",
             ["RabbitMq:VirtualHost"] = vhost,
             ["HubSpot:BaseUrl"] = hubSpot.BaseAddress.ToString().TrimEnd('/'),
             ["HubSpot:AccessToken"] = hubSpot.AccessToken,

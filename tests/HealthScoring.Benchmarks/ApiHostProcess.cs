@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
+using HealthScoring.Testing;
 
 namespace HealthScoring.Benchmarks;
 
@@ -54,8 +54,8 @@ public sealed class ApiHostProcess : IAsyncDisposable
             throw new InvalidOperationException($"The API build output {dll} does not exist: build services/HealthScoring.Api in Release first.");
         }
 
-        var restUrl = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreePort()}/"));
-        var grpcUrl = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{FreePort()}/"));
+        var restUrl = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{LoopbackPorts.Free()}/"));
+        var grpcUrl = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{LoopbackPorts.Free()}/"));
         var start = new ProcessStartInfo("dotnet")
         {
             // The content root (appsettings.json) is the working directory.
@@ -195,14 +195,6 @@ public sealed class ApiHostProcess : IAsyncDisposable
         }
 
         throw new TimeoutException($"The API host did not become ready within 90 s ({last}). Its last output:{Environment.NewLine}{OutputTail()}");
-    }
-
-    /// <summary>A loopback port free right now (for hosts that must listen on a known port).</summary>
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

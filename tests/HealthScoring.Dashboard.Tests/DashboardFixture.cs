@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using HealthScoring.Api;
 using HealthScoring.Api.Accounts;
 using HealthScoring.Api.Billing;
@@ -43,7 +42,7 @@ public sealed class DashboardFixture : PostgresSchemaFixture
     private IPlaywright? _playwright;
     private string? _dataDirectory;
 
-    public int Port { get; } = FreePort();
+    public int Port { get; } = LoopbackPorts.Free();
 
     public string BaseUrl => $"http://127.0.0.1:{Port}";
 
@@ -72,7 +71,7 @@ public sealed class DashboardFixture : PostgresSchemaFixture
             ["ConnectionStrings:EventStore"] = TestSettings.PostgresConnectionString,
             ["EventStore:Schema"] = Schema,
             ["urls"] = BaseUrl,
-            ["Grpc:Url"] = $"http://127.0.0.1:{FreePort()}",
+            ["Grpc:Url"] = $"http://127.0.0.1:{LoopbackPorts.Free()}",
             ["RabbitMq:Enabled"] = "false",
         });
         builder.Logging.ClearProviders();
@@ -188,10 +187,4 @@ public sealed class DashboardFixture : PostgresSchemaFixture
         await base.DisposeAsync();
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

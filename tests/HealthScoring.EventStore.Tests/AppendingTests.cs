@@ -1,3 +1,4 @@
+using HealthScoring.EventStore.Subscriptions;
 using Npgsql;
 
 namespace HealthScoring.EventStore.Tests;
@@ -182,13 +183,8 @@ public sealed class AppendingTests(PostgresSchemaFixtureForAppends fixture) : IC
 
         // The log shows an event once no older transaction anywhere in the cluster is still open (by design, so that
         // readers never skip one); other test assemblies' transactions can hold it back for a moment.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        await LogHorizon.WaitUntilReadableAsync(fixture.DataSource, TimeSpan.FromMilliseconds(50), Ct);
         var page = await _store.ReadAllAsync(LogPosition.Start, 10_000, "tenant-b", Ct);
-        while (!page.Events.Any(e => e.StreamId == stream) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100, Ct);
-            page = await _store.ReadAllAsync(LogPosition.Start, 10_000, "tenant-b", Ct);
-        }
 
         page.Events.ShouldAllBe(e => e.TenantId == "tenant-b");
         page.Events.ShouldContain(e => e.StreamId == stream);

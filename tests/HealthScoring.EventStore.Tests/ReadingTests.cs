@@ -67,7 +67,7 @@ public sealed class ReadingTests(PostgresSchemaFixtureForReads fixture) : IClass
         whileOpen.Events.ShouldBeEmpty("the fast event sits behind an unfinished transaction and must wait, not be passed over");
 
         await slowTx.CommitAsync(Ct);
-        await UntilReadableAsync();
+        await LogHorizon.WaitUntilReadableAsync(fixture.DataSource, TimeSpan.FromMilliseconds(20), Ct);
         var afterCommit = await store.ReadAllAsync(start, 1000, tenant, Ct);
         afterCommit.Events.Select(e => ((UsageRecorded)e.Data!).Name).ShouldBe(["slow", "fast"]);
 
@@ -103,7 +103,7 @@ public sealed class ReadingTests(PostgresSchemaFixtureForReads fixture) : IClass
         await store.AppendToStreamAsync(tenant, stream, ExpectedVersion.Any,
             [TestEvents.Usage("a"), new NewEvent(Guid.NewGuid(), new PlanChanged("pro", 3)), TestEvents.Usage("b"), new NewEvent(Guid.NewGuid(), new Measured(1.5)), TestEvents.Usage("c")], Ct);
 
-        await UntilReadableAsync();
+        await LogHorizon.WaitUntilReadableAsync(fixture.DataSource, TimeSpan.FromMilliseconds(20), Ct);
         var plans = await store.ReadAllOfTypesAsync(LogPosition.Start, 1_000, [typeof(PlanChanged)], tenant, Ct);
         plans.Events.Select(e => e.Data).ShouldBe([new PlanChanged("old", 1), new PlanChanged("pro", 3)]);
 
@@ -165,19 +165,6 @@ public sealed class ReadingTests(PostgresSchemaFixtureForReads fixture) : IClass
         insert.Parameters.AddWithValue(json);
         await insert.ExecuteNonQueryAsync(Ct);
         return (connection, tx);
-    }
-
-    /// <summary>
-    /// Waits until every transaction older than now has ended, as a subscription's catch-up does: other tests'
-    /// transactions (anywhere in the cluster) can hold the log's readable end back for a moment.
-    /// </summary>
-    private async Task UntilReadableAsync()
-    {
-        var horizon = await LogHorizon.NowAsync(fixture.DataSource, Ct);
-        while (!await LogHorizon.HasPassedAsync(fixture.DataSource, horizon, Ct))
-        {
-            await Task.Delay(20, Ct);
-        }
     }
 
     private static async Task<LogPosition> HeadAsync(PostgresEventStore store)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
@@ -30,9 +29,9 @@ public sealed class RabbitMqNode : IAsyncDisposable
         _directory = directory;
         var id = Guid.NewGuid().ToString("N")[..10];
         NodeName = $"hstest{id}@localhost";
-        AmqpPort = FreePort();
-        DistributionPort = FreePort();
-        EpmdPort = FreePort();
+        AmqpPort = LoopbackPorts.Free();
+        DistributionPort = LoopbackPorts.Free();
+        EpmdPort = LoopbackPorts.Free();
     }
 
     public string NodeName { get; }
@@ -313,10 +312,4 @@ public sealed class RabbitMqNode : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -46,11 +45,8 @@ internal sealed class HttpEventSender(HttpClient http, HttpEventSender.Options o
     {
         var summary = new ImportSummary();
         var summaryLock = new Lock();
-        await using var raw = file.OpenRead();
-        var gzip = file.Name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
-        await using var stream = gzip ? new GZipStream(raw, CompressionMode.Decompress) : (Stream)raw;
-        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
-        await Progress.RunAsync($"sending {file.Name} to {http.BaseAddress}", raw.Length, "bytes", async report =>
+        await using var input = JsonLinesFile.Open(file);
+        await Progress.RunAsync($"sending {file.Name} to {http.BaseAddress}", input.Length, "bytes", async report =>
         {
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var channel = Channel.CreateBounded<Batch>(new BoundedChannelOptions(options.Concurrency * 2) { SingleWriter = true });
@@ -71,7 +67,7 @@ internal sealed class HttpEventSender(HttpClient http, HttpEventSender.Options o
             var lines = 0;
             try
             {
-                lines = await ReadBatchesAsync(reader, raw, channel.Writer, line =>
+                lines = await ReadBatchesAsync(input, channel.Writer, line =>
                 {
                     lock (summaryLock)
                     {
@@ -104,13 +100,13 @@ internal sealed class HttpEventSender(HttpClient http, HttpEventSender.Options o
             }
 
             summary.Lines = lines;
-            report(raw.Length);
+            report(input.Length);
             return true;
         });
         return summary;
     }
 
-    private async Task<int> ReadBatchesAsync(StreamReader reader, Stream raw, ChannelWriter<Batch> writer, Action<int> onMalformed, CancellationToken cancellationToken)
+    private async Task<int> ReadBatchesAsync(JsonLinesFile input, ChannelWriter<Batch> writer, Action<int> onMalformed, CancellationToken cancellationToken)
     {
         var body = new ArrayBufferWriter<byte>(options.MaxBatchBytes + 1024);
         var lines = new List<int>();
@@ -124,12 +120,12 @@ internal sealed class HttpEventSender(HttpClient http, HttpEventSender.Options o
             }
 
             body.Write("]}"u8);
-            await writer.WriteAsync(new Batch(body.WrittenSpan.ToArray(), [.. lines], raw.Position), cancellationToken);
+            await writer.WriteAsync(new Batch(body.WrittenSpan.ToArray(), [.. lines], input.Position), cancellationToken);
             body.ResetWrittenCount();
             lines.Clear();
         }
 
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        while (await input.Reader.ReadLineAsync(cancellationToken) is { } line)
         {
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line))

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using HealthScoring.Api.Ingestion;
@@ -87,15 +86,12 @@ internal static class ImportEventsCommand
     public static async Task<ImportSummary> ImportAsync(IngestionPipeline pipeline, string tenantId, FileInfo file, int batchSize, CancellationToken cancellationToken)
     {
         var summary = new ImportSummary();
-        await using var raw = file.OpenRead();
-        var gzip = file.Name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
-        await using var stream = gzip ? new GZipStream(raw, CompressionMode.Decompress) : (Stream)raw;
-        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
-        await Progress.RunAsync($"importing {file.Name}", raw.Length, "bytes", async report =>
+        await using var input = JsonLinesFile.Open(file);
+        await Progress.RunAsync($"importing {file.Name}", input.Length, "bytes", async report =>
         {
             var batch = new List<ParsedItem>(batchSize);
             var lineNumber = 0;
-            while (await reader.ReadLineAsync(cancellationToken) is { } line)
+            while (await input.Reader.ReadLineAsync(cancellationToken) is { } line)
             {
                 lineNumber++;
                 if (string.IsNullOrWhiteSpace(line))
@@ -108,7 +104,7 @@ internal static class ImportEventsCommand
                 {
                     summary.Add(await pipeline.IngestAsync(tenantId, batch, null, "import", cancellationToken));
                     batch.Clear();
-                    report(raw.Position);
+                    report(input.Position);
                 }
             }
 
@@ -119,7 +115,7 @@ internal static class ImportEventsCommand
 
             await pipeline.FlushQualityAsync(cancellationToken);
             summary.Lines = lineNumber;
-            report(raw.Length);
+            report(input.Length);
             return true;
         });
         return summary;

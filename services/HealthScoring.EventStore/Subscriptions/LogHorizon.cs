@@ -29,4 +29,14 @@ public static class LogHorizon
         await reader.ReadAsync(cancellationToken);
         return await reader.GetFieldValueAsync<ulong>(0, cancellationToken) >= horizon;
     }
+
+    /// <summary>Waits until everything appended before this call is readable (every older transaction has ended).</summary>
+    public static async Task WaitUntilReadableAsync(NpgsqlDataSource dataSource, TimeSpan pollInterval, CancellationToken cancellationToken = default)
+    {
+        var horizon = await NowAsync(dataSource, cancellationToken);
+        while (!await HasPassedAsync(dataSource, horizon, cancellationToken))
+        {
+            await Task.Delay(pollInterval, cancellationToken);
+        }
+    }
 }

@@ -3,6 +3,7 @@ using HealthScoring.Api.Grpc;
 using HealthScoring.Api.Ingestion;
 using HealthScoring.Api.Tests.Grpc;
 using HealthScoring.EventStore;
+using HealthScoring.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthScoring.Api.Tests.Ingestion;

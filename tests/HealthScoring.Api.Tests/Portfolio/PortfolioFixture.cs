@@ -1,6 +1,7 @@
 using System.Text.Json;
 using HealthScoring.Api.Scoring;
 using HealthScoring.Api.Tenancy;
+using HealthScoring.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

@@ -1,78 +1,22 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
-using HealthScoring.Api;
-using HealthScoring.Api.Tenancy;
 using HealthScoring.Cli.Import;
 using HealthScoring.Testing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace HealthScoring.Cli.Tests.Import;
 
 /// <summary><c>import events --api</c>: the file goes through the real host's <c>POST /v1/batch</c> on a socket.</summary>
-public sealed class HttpImportTests(HttpImportTests.Host host) : IClassFixture<HttpImportTests.Host>
+public sealed class HttpImportTests(LiveApiFixture host) : IClassFixture<LiveApiFixture>
 {
+    private const string Tenant = "acme";
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public sealed class Host : PostgresSchemaFixture
+    private async Task<long> StoredEventsAsync()
     {
-        private WebApplication? _app;
-
-        public Uri Url { get; private set; } = new("http://127.0.0.1/");
-
-        public string Tenant { get; } = $"t{Guid.NewGuid():N}"[..16];
-
-        public string WriteKey { get; private set; } = "";
-
-        public override async ValueTask InitializeAsync()
-        {
-            await base.InitializeAsync();
-            Url = new Uri($"http://127.0.0.1:{FreePort()}/");
-
-            var builder = WebApplication.CreateBuilder();
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:EventStore"] = TestSettings.PostgresConnectionString,
-                ["EventStore:Schema"] = Schema,
-                ["urls"] = Url.GetLeftPart(UriPartial.Authority),
-                ["Grpc:Url"] = $"http://127.0.0.1:{FreePort()}",
-            });
-            builder.Logging.ClearProviders();
-            builder.AddHealthScoringHost();
-            _app = builder.Build();
-            _app.MapHealthScoringHost();
-            await _app.StartAsync();
-            var keys = _app.Services.GetRequiredService<ApiKeyStore>();
-            await keys.EnsureTenantAsync(Tenant, CancellationToken.None);
-            WriteKey = (await keys.CreateKeyAsync(Tenant, KeyKind.Write, "http import tests", CancellationToken.None)).Secret;
-        }
-
-        public override async ValueTask DisposeAsync()
-        {
-            if (_app is not null)
-            {
-                await _app.DisposeAsync();
-            }
-
-            await base.DisposeAsync();
-        }
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
-        public async Task<long> StoredEventsAsync()
-        {
-            await using var count = DataSource.CreateCommand($"select count(*) from {Schema}.events where tenant_id = $1");
-            count.Parameters.AddWithValue(Tenant);
-            return (long)(await count.ExecuteScalarAsync(Ct))!;
-        }
+        await using var count = host.DataSource.CreateCommand($"select count(*) from {host.Schema}.events where tenant_id = $1");
+        count.Parameters.AddWithValue(Tenant);
+        return (long)(await count.ExecuteScalarAsync(Ct))!;
     }
 
     /// <summary>Answers 503 with Retry-After to the first few requests, then lets the rest through to the real host.</summary>
@@ -123,8 +67,8 @@ public sealed class HttpImportTests(HttpImportTests.Host host) : IClassFixture<H
         lines[3_000] = "{\"type\":\"track\",\"messageId\":";
         var file = await WriteFileAsync("http-import", lines);
         var front = new FlakyFront(failures: 3);
-        using var http = new HttpClient(front) { BaseAddress = host.Url };
-        HttpEventSender.UseWriteKey(http, host.WriteKey);
+        using var http = new HttpClient(front) { BaseAddress = host.RestUrl };
+        HttpEventSender.UseWriteKey(http, host.AcmeWriteKey);
         var sender = new HttpEventSender(http, new HttpEventSender.Options { Concurrency = 3, FirstBackoff = TimeSpan.FromMilliseconds(50) });
         try
         {
@@ -140,7 +84,7 @@ public sealed class HttpImportTests(HttpImportTests.Host host) : IClassFixture<H
             first.Reasons.Keys.ShouldContain(k => k.Contains("event", StringComparison.Ordinal));
             again.Accepted.ShouldBe(0);
             again.Duplicates.ShouldBe(4_998);
-            (await host.StoredEventsAsync()).ShouldBe(4_998);
+            (await StoredEventsAsync()).ShouldBe(4_998);
         }
         finally
         {
@@ -152,7 +96,7 @@ public sealed class HttpImportTests(HttpImportTests.Host host) : IClassFixture<H
     public async Task A_wrong_write_key_stops_the_import_with_a_clear_error()
     {
         var file = await WriteFileAsync("http-import-badkey", [Track(1)]);
-        using var http = new HttpClient { BaseAddress = host.Url };
+        using var http = new HttpClient { BaseAddress = host.RestUrl };
         HttpEventSender.UseWriteKey(http, "wk_not-a-real-key");
         try
         {

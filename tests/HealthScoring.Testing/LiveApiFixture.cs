@@ -1,13 +1,11 @@
-using System.Net;
-using System.Net.Sockets;
+using HealthScoring.Api;
 using HealthScoring.Api.Tenancy;
-using HealthScoring.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace HealthScoring.Api.Tests;
+namespace HealthScoring.Testing;
 
 /// <summary>
 /// The real host (HostComposition, as Program.cs runs it) on loopback sockets: REST on one port, gRPC (h2c) on
@@ -17,13 +15,16 @@ public class LiveApiFixture : PostgresSchemaFixture
 {
     private WebApplication? _app;
 
-    public int RestPort { get; } = FreePort();
+    public int RestPort { get; } = LoopbackPorts.Free();
 
-    public int GrpcPort { get; } = FreePort();
+    public int GrpcPort { get; } = LoopbackPorts.Free();
 
     public string AcmeWriteKey { get; private set; } = "";
 
     public string AcmeApiKey { get; private set; } = "";
+
+    /// <summary>The REST endpoint, such as <c>http://127.0.0.1:41234/</c>.</summary>
+    public Uri RestUrl => new($"http://127.0.0.1:{RestPort}/");
 
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("Not started.");
 
@@ -58,12 +59,5 @@ public class LiveApiFixture : PostgresSchemaFixture
 
         await base.DisposeAsync();
         GC.SuppressFinalize(this);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
