@@ -167,3 +167,11 @@ public sealed record LogPage(IReadOnlyList<RecordedEvent> Events, LogPosition La
 /// <param name="OccurredUntil">Only events that occurred at or before this instant.</param>
 /// <param name="RecordedUntil">Only events recorded at or before this instant: the stream as it was known then.</param>
 public sealed record ReadStreamOptions(long FromVersion = 1, long? ToVersion = null, DateTimeOffset? OccurredUntil = null, DateTimeOffset? RecordedUntil = null);
+
+/// <summary>
+/// Top-level JSON fields (as stored, e.g. <c>context</c>) of some event types that a reader of the whole log never
+/// looks at: the database leaves them out, so neither it nor the reader spends time on them. The events come back
+/// with those members unset (and <see cref="RecordedEvent.Json"/> without them). Upcasters of the types' older
+/// names must not need the omitted fields.
+/// </summary>
+public sealed record DataOmission(IReadOnlyCollection<Type> EventTypes, IReadOnlyCollection<string> Fields);

@@ -34,9 +34,10 @@ public interface IEventStore
     /// Reads up to <paramref name="maxCount"/> events after <paramref name="after"/> in global order, only as far
     /// as every earlier transaction has finished (so a later read never finds an event before a position
     /// already passed). Pass <paramref name="tenantId"/> to read one tenant only; null reads all tenants (for
-    /// system subscriptions, which keep tenants apart themselves).
+    /// system subscriptions, which keep tenants apart themselves). <paramref name="omit"/> names data fields the
+    /// caller never reads.
     /// </summary>
-    Task<LogPage> ReadAllAsync(LogPosition after, int maxCount, string? tenantId = null, CancellationToken cancellationToken = default);
+    Task<LogPage> ReadAllAsync(LogPosition after, int maxCount, string? tenantId = null, DataOmission? omit = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Reads like <see cref="ReadAllAsync"/>, but returns only events of the given CLR types (stored under their
@@ -44,7 +45,7 @@ public interface IEventStore
     /// read. The page's <see cref="LogPage.LastPosition"/> moves past the skipped events too, so a subscription
     /// that wants a few rare types does not scan the others again.
     /// </summary>
-    Task<LogPage> ReadAllOfTypesAsync(LogPosition after, int maxCount, IReadOnlyCollection<Type> eventTypes, string? tenantId = null, CancellationToken cancellationToken = default);
+    Task<LogPage> ReadAllOfTypesAsync(LogPosition after, int maxCount, IReadOnlyCollection<Type> eventTypes, string? tenantId = null, DataOmission? omit = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Retention: deletes a tenant's events of the given types that occurred before <paramref name="occurredBefore"/>,

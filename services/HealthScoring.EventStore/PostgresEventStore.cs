@@ -99,12 +99,12 @@ public sealed class PostgresEventStore : IEventStore
     }
 
     /// <inheritdoc />
-    public async Task<LogPage> ReadAllAsync(LogPosition after, int maxCount, string? tenantId = null, CancellationToken cancellationToken = default)
+    public async Task<LogPage> ReadAllAsync(LogPosition after, int maxCount, string? tenantId = null, DataOmission? omit = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
         await using var command = _dataSource.CreateCommand(
             $"""
-            select {Columns} from {_s}.events
+            select {ColumnsOmitting(omit, 5)} from {_s}.events
             where (tx_id, seq) > ($1, $2)
               and tx_id < pg_snapshot_xmin(pg_current_snapshot())
               and ($3::text is null or tenant_id = $3)
@@ -115,6 +115,7 @@ public sealed class PostgresEventStore : IEventStore
         command.Parameters.AddWithValue(after.Sequence);
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)tenantId ?? DBNull.Value });
         command.Parameters.AddWithValue(maxCount);
+        AddOmission(command, omit);
         var events = new List<RecordedEvent>(Math.Min(maxCount, 4096));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -126,7 +127,7 @@ public sealed class PostgresEventStore : IEventStore
     }
 
     /// <inheritdoc />
-    public async Task<LogPage> ReadAllOfTypesAsync(LogPosition after, int maxCount, IReadOnlyCollection<Type> eventTypes, string? tenantId = null, CancellationToken cancellationToken = default)
+    public async Task<LogPage> ReadAllOfTypesAsync(LogPosition after, int maxCount, IReadOnlyCollection<Type> eventTypes, string? tenantId = null, DataOmission? omit = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
         ArgumentNullException.ThrowIfNull(eventTypes);
@@ -137,7 +138,7 @@ public sealed class PostgresEventStore : IEventStore
             $"""
             select p.*, h.horizon from (select pg_snapshot_xmin(pg_current_snapshot()) as horizon) h
             left join lateral (
-                select {Columns} from {_s}.events
+                select {ColumnsOmitting(omit, 6)} from {_s}.events
                 where (tx_id, seq) > ($1, $2)
                   and tx_id < h.horizon
                   and ($3::text is null or tenant_id = $3)
@@ -151,6 +152,7 @@ public sealed class PostgresEventStore : IEventStore
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)tenantId ?? DBNull.Value });
         command.Parameters.AddWithValue(maxCount);
         command.Parameters.AddWithValue(_registry.StoredNamesOf(eventTypes));
+        AddOmission(command, omit);
         var events = new List<RecordedEvent>(Math.Min(maxCount, 4096));
         ulong horizon = 0;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -196,6 +198,23 @@ public sealed class PostgresEventStore : IEventStore
     private const string Columns = "seq, tenant_id, stream_id, stream_version, event_id, type, data::text, metadata::text, occurred_at, recorded_at, tx_id";
 
     private const int ColumnCount = 11;
+
+    /// <summary>
+    /// <see cref="Columns"/>, with the omitted fields removed from the data in the database (parameters
+    /// <c>$first</c>: the types' stored names, <c>$first+1</c>: the fields; see <see cref="AddOmission"/>).
+    /// </summary>
+    private static string ColumnsOmitting(DataOmission? omit, int first) => omit is null
+        ? Columns
+        : Columns.Replace(", data::text,", $", (case when type = any(${first}) then data - ${first + 1}::text[] else data end)::text,", StringComparison.Ordinal);
+
+    private void AddOmission(NpgsqlCommand command, DataOmission? omit)
+    {
+        if (omit is not null)
+        {
+            command.Parameters.AddWithValue(_registry.StoredNamesOf(omit.EventTypes));
+            command.Parameters.AddWithValue(omit.Fields.ToArray());
+        }
+    }
 
     private RecordedEvent ReadEvent(NpgsqlDataReader reader)
     {

@@ -184,7 +184,7 @@ public sealed class AppendingTests(PostgresSchemaFixtureForAppends fixture) : IC
         // The log shows an event once no older transaction anywhere in the cluster is still open (by design, so that
         // readers never skip one); other test assemblies' transactions can hold it back for a moment.
         await LogHorizon.WaitUntilReadableAsync(fixture.DataSource, TimeSpan.FromMilliseconds(50), Ct);
-        var page = await _store.ReadAllAsync(LogPosition.Start, 10_000, "tenant-b", Ct);
+        var page = await _store.ReadAllAsync(LogPosition.Start, 10_000, "tenant-b", cancellationToken: Ct);
 
         page.Events.ShouldAllBe(e => e.TenantId == "tenant-b");
         page.Events.ShouldContain(e => e.StreamId == stream);

@@ -50,6 +50,29 @@ public sealed class ReadingTests(PostgresSchemaFixtureForReads fixture) : IClass
     }
 
     [Fact]
+    public async Task Omitted_fields_of_the_named_types_are_left_out_of_the_data_and_other_types_come_whole()
+    {
+        var store = fixture.CreateStore(TestEvents.Registry());
+        var tenant = $"t-{Guid.NewGuid():N}";
+        var stream = $"s-{Guid.NewGuid():N}";
+        await store.AppendToStreamAsync(tenant, stream, ExpectedVersion.Any,
+            [TestEvents.Usage("a", 7), new NewEvent(Guid.NewGuid(), new PlanChanged("pro", 3)), TestEvents.Usage("b", 2)], Ct);
+        await LogHorizon.WaitUntilReadableAsync(fixture.DataSource, TimeSpan.FromMilliseconds(20), Ct);
+        var omit = new DataOmission([typeof(UsageRecorded)], ["count"]);
+
+        var all = await store.ReadAllAsync(LogPosition.Start, 1_000, tenant, omit, Ct);
+        var typed = await store.ReadAllOfTypesAsync(LogPosition.Start, 1_000, [typeof(UsageRecorded), typeof(PlanChanged)], tenant, omit, Ct);
+
+        foreach (var page in new[] { all, typed })
+        {
+            page.Events.Select(e => e.Data).ShouldBe([new UsageRecorded("a", 0), new PlanChanged("pro", 3), new UsageRecorded("b", 0)]);
+            JsonNode.Parse(page.Events[0].Json)!["count"].ShouldBeNull();
+        }
+
+        (await store.ReadAllAsync(LogPosition.Start, 1_000, tenant, cancellationToken: Ct)).Events[0].Data.ShouldBe(new UsageRecorded("a", 7), "the log keeps every field");
+    }
+
+    [Fact]
     public async Task Reading_all_pages_through_the_log_in_order_and_never_past_an_unfinished_transaction()
     {
         var store = fixture.CreateStore(TestEvents.Registry());
@@ -63,17 +86,17 @@ public sealed class ReadingTests(PostgresSchemaFixtureForReads fixture) : IClass
 
         await store.AppendToStreamAsync(tenant, "fast", ExpectedVersion.Any, [TestEvents.Usage("fast")], Ct);
 
-        var whileOpen = await store.ReadAllAsync(start, 1000, tenant, Ct);
+        var whileOpen = await store.ReadAllAsync(start, 1000, tenant, cancellationToken: Ct);
         whileOpen.Events.ShouldBeEmpty("the fast event sits behind an unfinished transaction and must wait, not be passed over");
 
         await slowTx.CommitAsync(Ct);
         await LogHorizon.WaitUntilReadableAsync(fixture.DataSource, TimeSpan.FromMilliseconds(20), Ct);
-        var afterCommit = await store.ReadAllAsync(start, 1000, tenant, Ct);
+        var afterCommit = await store.ReadAllAsync(start, 1000, tenant, cancellationToken: Ct);
         afterCommit.Events.Select(e => ((UsageRecorded)e.Data!).Name).ShouldBe(["slow", "fast"]);
 
-        var firstPage = await store.ReadAllAsync(start, 1, tenant, Ct);
-        var secondPage = await store.ReadAllAsync(firstPage.LastPosition, 1, tenant, Ct);
-        var thirdPage = await store.ReadAllAsync(secondPage.LastPosition, 1, tenant, Ct);
+        var firstPage = await store.ReadAllAsync(start, 1, tenant, cancellationToken: Ct);
+        var secondPage = await store.ReadAllAsync(firstPage.LastPosition, 1, tenant, cancellationToken: Ct);
+        var thirdPage = await store.ReadAllAsync(secondPage.LastPosition, 1, tenant, cancellationToken: Ct);
         firstPage.Events.ShouldHaveSingleItem().StreamId.ShouldBe("slow");
         secondPage.Events.ShouldHaveSingleItem().StreamId.ShouldBe("fast");
         thirdPage.Events.ShouldBeEmpty();
@@ -104,21 +127,21 @@ public sealed class ReadingTests(PostgresSchemaFixtureForReads fixture) : IClass
             [TestEvents.Usage("a"), new NewEvent(Guid.NewGuid(), new PlanChanged("pro", 3)), TestEvents.Usage("b"), new NewEvent(Guid.NewGuid(), new Measured(1.5)), TestEvents.Usage("c")], Ct);
 
         await LogHorizon.WaitUntilReadableAsync(fixture.DataSource, TimeSpan.FromMilliseconds(20), Ct);
-        var plans = await store.ReadAllOfTypesAsync(LogPosition.Start, 1_000, [typeof(PlanChanged)], tenant, Ct);
+        var plans = await store.ReadAllOfTypesAsync(LogPosition.Start, 1_000, [typeof(PlanChanged)], tenant, cancellationToken: Ct);
         plans.Events.Select(e => e.Data).ShouldBe([new PlanChanged("old", 1), new PlanChanged("pro", 3)]);
 
         // The short page moved past the usage events after the last plan: reading on finds nothing of them again,
         // while the unfiltered log still has them all after the last plan's position.
         plans.LastPosition.ShouldBeGreaterThan(plans.Events[^1].Position);
-        (await store.ReadAllOfTypesAsync(plans.LastPosition, 1_000, [typeof(UsageRecorded)], tenant, Ct)).Events.ShouldBeEmpty();
-        (await store.ReadAllAsync(plans.Events[^1].Position, 1_000, tenant, Ct)).Events.Select(e => e.EventType)
+        (await store.ReadAllOfTypesAsync(plans.LastPosition, 1_000, [typeof(UsageRecorded)], tenant, cancellationToken: Ct)).Events.ShouldBeEmpty();
+        (await store.ReadAllAsync(plans.Events[^1].Position, 1_000, tenant, cancellationToken: Ct)).Events.Select(e => e.EventType)
             .ShouldBe([nameof(UsageRecorded), nameof(Measured), nameof(UsageRecorded)]);
 
         // A full page stops at its last event, as an unfiltered read does.
-        var first = await store.ReadAllOfTypesAsync(LogPosition.Start, 1, [typeof(UsageRecorded), typeof(Measured)], tenant, Ct);
+        var first = await store.ReadAllOfTypesAsync(LogPosition.Start, 1, [typeof(UsageRecorded), typeof(Measured)], tenant, cancellationToken: Ct);
         first.Events.ShouldHaveSingleItem().Data.ShouldBe(new UsageRecorded("a", 1));
         first.LastPosition.ShouldBe(first.Events[0].Position);
-        var rest = await store.ReadAllOfTypesAsync(first.LastPosition, 1_000, [typeof(UsageRecorded), typeof(Measured)], tenant, Ct);
+        var rest = await store.ReadAllOfTypesAsync(first.LastPosition, 1_000, [typeof(UsageRecorded), typeof(Measured)], tenant, cancellationToken: Ct);
         rest.Events.Select(e => e.Data).ShouldBe([new UsageRecorded("b", 1), new Measured(1.5), new UsageRecorded("c", 1)]);
     }
 
@@ -133,11 +156,11 @@ public sealed class ReadingTests(PostgresSchemaFixtureForReads fixture) : IClass
         await using var slowTransaction = slowTx;
 
         await store.AppendToStreamAsync(tenant, "fast", ExpectedVersion.Any, [TestEvents.Usage("fast")], Ct);
-        var whileOpen = await store.ReadAllOfTypesAsync(start, 1_000, [typeof(Measured)], tenant, Ct);
+        var whileOpen = await store.ReadAllOfTypesAsync(start, 1_000, [typeof(Measured)], tenant, cancellationToken: Ct);
         whileOpen.Events.ShouldBeEmpty();
 
         await slowTx.CommitAsync(Ct);
-        var afterCommit = await store.ReadAllOfTypesAsync(whileOpen.LastPosition, 1_000, [typeof(Measured)], tenant, Ct);
+        var afterCommit = await store.ReadAllOfTypesAsync(whileOpen.LastPosition, 1_000, [typeof(Measured)], tenant, cancellationToken: Ct);
         afterCommit.Events.ShouldHaveSingleItem().Data.ShouldBe(new Measured(2), "the position skipped past nothing the open transaction wrote");
     }
 
@@ -172,7 +195,7 @@ public sealed class ReadingTests(PostgresSchemaFixtureForReads fixture) : IClass
         var position = LogPosition.Start;
         while (true)
         {
-            var page = await store.ReadAllAsync(position, 10_000, null, Ct);
+            var page = await store.ReadAllAsync(position, 10_000, cancellationToken: Ct);
             if (page.Events.Count == 0)
             {
                 return position;

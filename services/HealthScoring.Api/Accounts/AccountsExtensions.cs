@@ -1,5 +1,4 @@
 using HealthScoring.EventStore;
-using HealthScoring.EventStore.Subscriptions;
 
 namespace HealthScoring.Api.Accounts;
 
@@ -32,7 +31,7 @@ public static class AccountsExtensions
             return builder;
         }
 
-        builder.Services.AddEventStoreSubscription<AccountDailyProjection>(new SubscriptionOptions { Name = AccountDailyProjection.SubscriptionName, BatchSize = 5_000 });
+        builder.Services.AddEventStoreSubscription<AccountDailyProjection>(AccountDailyProjection.SubscriptionOptions);
         return builder;
     }
 

@@ -7,7 +7,7 @@ namespace HealthScoring.Api.Accounts;
 /// <summary>Brings the daily aggregates up to date with the log, or rebuilds them from its start.</summary>
 public sealed class ProjectionRebuilder(NpgsqlDataSource dataSource, IEventStore store, EventStoreOptions storeOptions, AccountDailyProjection projection, ILogger<SubscriptionRunner> logger)
 {
-    private SubscriptionRunner Runner() => new(dataSource, store, storeOptions, projection, new SubscriptionOptions { Name = AccountDailyProjection.SubscriptionName, BatchSize = 10_000 }, logger);
+    private SubscriptionRunner Runner() => new(dataSource, store, storeOptions, projection, AccountDailyProjection.SubscriptionOptions, logger);
 
     /// <summary>Handles whatever the projection has not seen yet; returns how many events that was.</summary>
     public async Task<long> CatchUpAsync(IProgress<long>? progress, CancellationToken cancellationToken)
@@ -28,7 +28,7 @@ public sealed class ProjectionRebuilder(NpgsqlDataSource dataSource, IEventStore
             // The horizon first: once it has passed, an empty read after the checkpoint means nothing is left.
             var passed = await LogHorizon.HasPassedAsync(dataSource, horizon, cancellationToken);
             var checkpoint = await SubscriptionRunner.ReadCheckpointAsync(dataSource, storeOptions, AccountDailyProjection.SubscriptionName, cancellationToken) ?? LogPosition.Start;
-            if (passed && (await store.ReadAllAsync(checkpoint, 1, null, cancellationToken)).Events.Count == 0)
+            if (passed && (await store.ReadAllAsync(checkpoint, 1, cancellationToken: cancellationToken)).Events.Count == 0)
             {
                 return;
             }

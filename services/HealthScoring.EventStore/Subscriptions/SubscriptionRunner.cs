@@ -43,8 +43,18 @@ public sealed record SubscriptionOptions
     /// </summary>
     public IReadOnlyCollection<Type>? EventTypes { get; init; }
 
+    /// <summary>Data fields the handler never reads, left out in the database (see <see cref="DataOmission"/>).</summary>
+    public DataOmission? Omit { get; init; }
+
     /// <summary>The most events handed to the handler at once.</summary>
     public int BatchSize { get; init; } = 500;
+
+    /// <summary>
+    /// How long to let the log fill after a batch smaller than <see cref="BatchSize"/> before reading again (zero:
+    /// read again at once). While events arrive steadily, a handler whose cost is mostly per batch (one upsert of
+    /// everything a batch touched) then works on fewer, larger batches, at the price of this much more lag.
+    /// </summary>
+    public TimeSpan SettleDelay { get; init; } = TimeSpan.Zero;
 
     /// <summary>How long to wait before looking again when the subscription has caught up.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(200);
@@ -267,8 +277,8 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
 
     private Task<LogPage> ReadAsync(LogPosition after, int maxCount, CancellationToken cancellationToken) =>
         _options.EventTypes is { } types
-            ? _store.ReadAllOfTypesAsync(after, maxCount, types, null, cancellationToken)
-            : _store.ReadAllAsync(after, maxCount, null, cancellationToken);
+            ? _store.ReadAllOfTypesAsync(after, maxCount, types, null, _options.Omit, cancellationToken)
+            : _store.ReadAllAsync(after, maxCount, null, _options.Omit, cancellationToken);
 
     private async Task ProcessAsLeaderAsync(NpgsqlConnection leadership, Action onSuccess, CancellationToken stopping, bool untilCaughtUp = false)
     {
@@ -349,6 +359,10 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
             Interlocked.Add(ref _processed, page.Events.Count);
             onSuccess();
             _logger.LogDebug("Subscription {Subscription} handled {Count} events up to {Position} in {Elapsed}", Name, page.Events.Count, _position, Stopwatch.GetElapsedTime(started));
+            if (!untilCaughtUp && page.Events.Count < _options.BatchSize && _options.SettleDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(_options.SettleDelay, stopping);
+            }
         }
     }
 

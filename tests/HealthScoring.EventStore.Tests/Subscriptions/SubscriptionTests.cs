@@ -67,7 +67,7 @@ public sealed class SubscriptionTests(PostgresSchemaFixtureForSubscriptions fixt
         await WaitUntilAsync(() => crashing.Failures > 0);
         await first.DisposeAsync();
         var checkpoint = await SubscriptionRunner.ReadCheckpointAsync(fixture.DataSource, fixture.Options, name, Ct);
-        var firstUnhandled = (await _store.ReadAllAsync(checkpoint ?? LogPosition.Start, 1_000, _tenant, Ct)).Events
+        var firstUnhandled = (await _store.ReadAllAsync(checkpoint ?? LogPosition.Start, 1_000, _tenant, cancellationToken: Ct)).Events
             .Select(e => ((UsageRecorded)e.Data!).Count).First();
 
         var resumed = new RecordingHandler(_tenant);
