@@ -17,12 +17,43 @@ namespace HealthScoring.Api.Accounts;
 /// unassigned user's events are counted once a group call copies them to the account). Rebuildable from the log
 /// with <c>healthscore projections rebuild</c>.
 /// </summary>
-public sealed class AccountDailyProjection(EventStoreOptions storeOptions, EventTaxonomy taxonomy, IOptions<FeatureOptions> options) : ITransactionalSubscriptionHandler
+/// <remarks>
+/// While this host's ingest is saturated (<see cref="IngestPressure"/>), the projection takes at most
+/// <see cref="AccountsOptions.ProjectionShareUnderIngest"/> of the time: after each batch it pauses for the rest. Its
+/// lag then grows during a burst and is made up after it, in full-size batches that cost less per event.
+/// </remarks>
+public sealed class AccountDailyProjection(EventStoreOptions storeOptions, EventTaxonomy taxonomy, IOptions<FeatureOptions> options, IngestPressure pressure, IOptions<AccountsOptions> accountsOptions) : ITransactionalSubscriptionHandler, IPacedSubscriptionHandler
 {
     public const string SubscriptionName = "account-daily";
 
     private readonly string _s = storeOptions.Schema;
     private readonly EventRoles _roles = options.Value.Roles;
+    private readonly double _shareUnderIngest = accountsOptions.Value.ProjectionShareUnderIngest;
+
+    /// <summary>The longest pause after one batch, however long it took.</summary>
+    private static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(30);
+
+    /// <inheritdoc />
+    public async ValueTask PaceAsync(int count, TimeSpan elapsed, CancellationToken cancellationToken)
+    {
+        var pause = PauseAfter(elapsed, _shareUnderIngest, pressure.IsSaturated);
+        if (pause > TimeSpan.Zero)
+        {
+            await Task.Delay(pause, cancellationToken);
+        }
+    }
+
+    /// <summary>The pause after a batch that took <paramref name="elapsed"/>, so that the projection takes at most <paramref name="share"/> of the time while ingest is saturated.</summary>
+    internal static TimeSpan PauseAfter(TimeSpan elapsed, double share, bool saturated)
+    {
+        if (!saturated || share >= 1)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var pause = elapsed * ((1 / share) - 1);
+        return pause < MaxPause ? pause : MaxPause;
+    }
 
     /// <summary>
     /// How the projection follows the log, in the host and in a rebuild alike: large batches (its cost is mostly one

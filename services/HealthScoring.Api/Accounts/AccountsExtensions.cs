@@ -8,6 +8,8 @@ public static class AccountsExtensions
     public static IHostApplicationBuilder AddAccounts(this IHostApplicationBuilder builder)
     {
         builder.Services.Configure<FeatureOptions>(builder.Configuration.GetSection(FeatureOptions.SectionName));
+        builder.Services.AddOptions<AccountsOptions>().Bind(builder.Configuration.GetSection(AccountsOptions.SectionName))
+            .Validate(o => o.ProjectionShareUnderIngest is > 0 and <= 1, "Accounts:ProjectionShareUnderIngest must be above 0 and at most 1.").ValidateOnStart();
         builder.Services.AddSingleton(AccountsMigrations.Set);
         builder.Services.AddSingleton<AccountDailyProjection>();
         builder.Services.AddSingleton<AccountHistoryReader>();
@@ -26,7 +28,7 @@ public static class AccountsExtensions
     /// </summary>
     public static IHostApplicationBuilder AddAccountsProjection(this IHostApplicationBuilder builder)
     {
-        if (!builder.Configuration.GetValue(RunProjectionKey, true))
+        if (!builder.Configuration.GetValue(RunProjectionKey, new AccountsOptions().RunProjection))
         {
             return builder;
         }

@@ -22,14 +22,16 @@ public sealed partial class GroupCommitAppender : IAsyncDisposable
     public const int MaxEventsPerCommit = 25_000;
 
     private readonly IEventStore _store;
+    private readonly IngestPressure _pressure;
     private readonly ILogger<GroupCommitAppender> _logger;
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(4_096) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
 
-    public GroupCommitAppender(IEventStore store, ILogger<GroupCommitAppender> logger)
+    public GroupCommitAppender(IEventStore store, IngestPressure pressure, ILogger<GroupCommitAppender> logger)
     {
         _store = store;
+        _pressure = pressure;
         _logger = logger;
         _writer = Task.Run(WriteLoopAsync);
     }
@@ -89,6 +91,11 @@ public sealed partial class GroupCommitAppender : IAsyncDisposable
             foreach (var byTenant in group.GroupBy(p => p.TenantId, StringComparer.Ordinal))
             {
                 await CommitAsync(byTenant.Key, [.. byTenant]);
+            }
+
+            if (carried is not null || _queue.Reader.Count > 0)
+            {
+                _pressure.Backlogged();
             }
         }
     }

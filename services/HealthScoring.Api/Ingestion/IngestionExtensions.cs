@@ -8,6 +8,7 @@ public static class IngestionExtensions
         builder.Services.AddSingleton(IngestionMigrations.Set);
         builder.Services.AddSingleton<IngestionPipeline>();
         builder.Services.AddSingleton<GroupCommitAppender>();
+        builder.Services.AddSingleton<IngestPressure>();
         builder.Services.AddSingleton<EventTaxonomy>();
         builder.Services.AddSingleton<DataQualityReport>();
         builder.Services.AddSingleton<QualityCounters>();

@@ -31,6 +31,16 @@ public interface ITransactionalSubscriptionHandler : ISubscriptionHandler
         throw new NotSupportedException("Transactional handlers are called with a connection and transaction.");
 }
 
+/// <summary>
+/// A background handler that gives way to more urgent work: after each batch the runner (not a foreground catch-up)
+/// awaits <see cref="PaceAsync"/>, which may pause before the next batch.
+/// </summary>
+public interface IPacedSubscriptionHandler : ISubscriptionHandler
+{
+    /// <summary>Called after a batch of <paramref name="count"/> events that took <paramref name="elapsed"/>; returns when the next may start.</summary>
+    ValueTask PaceAsync(int count, TimeSpan elapsed, CancellationToken cancellationToken);
+}
+
 /// <summary>Settings of one subscription.</summary>
 public sealed record SubscriptionOptions
 {
@@ -290,6 +300,7 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
         var skippedSaved = Stopwatch.GetTimestamp();
         while (!stopping.IsCancellationRequested)
         {
+            var readStarted = Stopwatch.GetTimestamp();
             var page = await ReadAsync(_position, _options.BatchSize, stopping);
             if (page.Events.Count == 0 && page.LastPosition > _position)
             {
@@ -359,7 +370,17 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
             Interlocked.Add(ref _processed, page.Events.Count);
             onSuccess();
             _logger.LogDebug("Subscription {Subscription} handled {Count} events up to {Position} in {Elapsed}", Name, page.Events.Count, _position, Stopwatch.GetElapsedTime(started));
-            if (!untilCaughtUp && page.Events.Count < _options.BatchSize && _options.SettleDelay > TimeSpan.Zero)
+            if (untilCaughtUp)
+            {
+                continue;
+            }
+
+            if (_handler is IPacedSubscriptionHandler paced)
+            {
+                await paced.PaceAsync(page.Events.Count, Stopwatch.GetElapsedTime(readStarted), stopping);
+            }
+
+            if (page.Events.Count < _options.BatchSize && _options.SettleDelay > TimeSpan.Zero)
             {
                 await Task.Delay(_options.SettleDelay, stopping);
             }

@@ -1,0 +1,86 @@
+using HealthScoring.Api.Accounts;
+using HealthScoring.Api.Ingestion;
+using HealthScoring.EventStore;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace HealthScoring.Api.Tests.Ingestion;
+
+public sealed class IngestPressureTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Requests_waiting_behind_a_commit_mark_ingest_as_saturated_and_a_lone_request_does_not()
+    {
+        var alone = new IngestPressure();
+        var store = new GatedStore();
+        await using (var appender = new GroupCommitAppender(store, alone, NullLogger<GroupCommitAppender>.Instance))
+        {
+            store.Open();
+            await appender.AppendAsync("acme", [Event()], Ct);
+        }
+
+        alone.IsSaturated.ShouldBeFalse();
+
+        var busy = new IngestPressure();
+        store = new GatedStore();
+        await using (var appender = new GroupCommitAppender(store, busy, NullLogger<GroupCommitAppender>.Instance))
+        {
+            // The first request's commit is held open while two more queue up behind it.
+            var first = appender.AppendAsync("acme", [Event()], Ct);
+            await store.Entered.Task.WaitAsync(Ct);
+            var queued = new[] { appender.AppendAsync("acme", [Event()], Ct), appender.AppendAsync("acme", [Event()], Ct) };
+            busy.IsSaturated.ShouldBeFalse("nothing has been committed yet");
+            store.Open();
+            await Task.WhenAll([first, .. queued]);
+        }
+
+        busy.IsSaturated.ShouldBeTrue();
+        store.Commits.ShouldBe(2, "the two waiting requests went in one group commit");
+    }
+
+    [Theory]
+    [InlineData(2.0, 0.25, true, 6.0)]
+    [InlineData(2.0, 0.5, true, 2.0)]
+    [InlineData(2.0, 0.25, false, 0.0)]
+    [InlineData(2.0, 1.0, true, 0.0)]
+    [InlineData(20.0, 0.25, true, 30.0)]
+    public void The_projection_pauses_only_under_saturated_ingest_for_the_rest_of_its_share(double batchSeconds, double share, bool saturated, double expectedPause)
+    {
+        AccountDailyProjection.PauseAfter(TimeSpan.FromSeconds(batchSeconds), share, saturated).ShouldBe(TimeSpan.FromSeconds(expectedPause));
+    }
+
+    private static StreamEvent Event() => new("s", new NewEvent(Guid.NewGuid(), new object()));
+
+    /// <summary>A store whose bulk appends wait until <see cref="Open"/>; nothing else is used.</summary>
+    private sealed class GatedStore : IEventStore
+    {
+        private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Commits { get; private set; }
+
+        public void Open() => _gate.TrySetResult();
+
+        public async Task<BulkAppendResult> BulkAppendAsync(string tenantId, IReadOnlyList<StreamEvent> events, CancellationToken cancellationToken = default)
+        {
+            Entered.TrySetResult();
+            await _gate.Task.WaitAsync(cancellationToken);
+            Commits++;
+            return new BulkAppendResult(events.Count, [], new Dictionary<string, long>());
+        }
+
+        public Task<AppendResult> AppendToStreamAsync(string tenantId, string streamId, ExpectedVersion expectedVersion, IReadOnlyList<NewEvent> events, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public IAsyncEnumerable<RecordedEvent> ReadStreamAsync(string tenantId, string streamId, ReadStreamOptions? options = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<long?> GetStreamVersionAsync(string tenantId, string streamId, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<LogPage> ReadAllAsync(LogPosition after, int maxCount, string? tenantId = null, DataOmission? omit = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<LogPage> ReadAllOfTypesAsync(LogPosition after, int maxCount, IReadOnlyCollection<Type> eventTypes, string? tenantId = null, DataOmission? omit = null, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public Task<long> PurgeAsync(string tenantId, IReadOnlyCollection<string> eventTypes, DateTimeOffset occurredBefore, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+    }
+}
