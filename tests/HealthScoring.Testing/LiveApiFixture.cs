@@ -43,6 +43,7 @@ public class LiveApiFixture : PostgresSchemaFixture
         Configure(settings);
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
+        ConfigureLogging(builder.Logging);
         builder.AddHealthScoringHost();
         _app = builder.Build();
         _app.MapHealthScoringHost();
@@ -55,6 +56,11 @@ public class LiveApiFixture : PostgresSchemaFixture
 
     /// <summary>Adds or changes the host's settings (e.g. <c>RateLimits:…</c>) before it is built.</summary>
     protected virtual void Configure(IDictionary<string, string?> settings)
+    {
+    }
+
+    /// <summary>Adds logging providers (the host logs nowhere by default), e.g. one that keeps entries for assertions.</summary>
+    protected virtual void ConfigureLogging(ILoggingBuilder logging)
     {
     }
 

@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json.Nodes;
 using HealthScoring.Api.Tests.Grpc;
 using HealthScoring.Contracts.V1;
 using GrpcStatus = HealthScoring.Api.Grpc.StatusCode;
@@ -38,14 +35,11 @@ internal sealed class IngestLoad(Uri restUrl, Uri grpcUrl, string writeKey)
     /// <summary>Acknowledged batches per worker.</summary>
     public int Successes(string worker) => _successes.GetValueOrDefault(worker);
 
-    public static readonly string[] Workers = ["http-1", "http-2", "grpc-batch", "grpc-stream"];
+    /// <summary>Four HTTP clients (as the demo sends), one unary and one streaming gRPC client, all at once.</summary>
+    public static readonly string[] Workers = ["http-1", "http-2", "http-3", "http-4", "grpc-batch", "grpc-stream"];
 
     /// <summary>Runs the workers until <paramref name="stop"/> fires; a batch being retried then is abandoned, unacknowledged.</summary>
-    public Task RunAsync(CancellationToken stop) => Task.WhenAll(
-        RunWorkerAsync(Workers[0], stop),
-        RunWorkerAsync(Workers[1], stop),
-        RunWorkerAsync(Workers[2], stop),
-        RunWorkerAsync(Workers[3], stop));
+    public Task RunAsync(CancellationToken stop) => Task.WhenAll(Workers.Select(worker => RunWorkerAsync(worker, stop)));
 
     private async Task RunWorkerAsync(string worker, CancellationToken stop)
     {
@@ -55,8 +49,8 @@ internal sealed class IngestLoad(Uri restUrl, Uri grpcUrl, string writeKey)
         var batch = 0;
         while (!stop.IsCancellationRequested)
         {
-            // Messages per batch: 3 gRPC stream messages of 20, or one batch of 40.
-            var ids = Enumerable.Range(0, worker == "grpc-stream" ? 60 : 40).Select(i => $"{worker}-{batch}-{i}-{Guid.NewGuid():N}").ToList();
+            // Messages per batch: 3 gRPC stream messages of 50, or one batch of 100.
+            var ids = Enumerable.Range(0, worker == "grpc-stream" ? 150 : 100).Select(i => $"{worker}-{batch}-{i}-{Guid.NewGuid():N}").ToList();
             batch++;
             while (!stop.IsCancellationRequested)
             {
@@ -90,7 +84,7 @@ internal sealed class IngestLoad(Uri restUrl, Uri grpcUrl, string writeKey)
             return worker switch
             {
                 "grpc-batch" => await SendGrpcAsync(client, "IngestBatch", [ids]),
-                "grpc-stream" => await SendGrpcAsync(client, "IngestStream", ids.Chunk(20).Select(c => c.ToList()).ToList()),
+                "grpc-stream" => await SendGrpcAsync(client, "IngestStream", ids.Chunk(50).Select(c => c.ToList()).ToList()),
                 _ => await SendHttpAsync(client, ids),
             };
         }
@@ -103,20 +97,7 @@ internal sealed class IngestLoad(Uri restUrl, Uri grpcUrl, string writeKey)
 
     private async Task<(string, TimeSpan)> SendHttpAsync(HttpClient client, List<string> ids)
     {
-        var batch = new JsonArray([.. ids.Select(id => (JsonNode)new JsonObject
-        {
-            ["type"] = "track",
-            ["messageId"] = id,
-            ["userId"] = "load-user",
-            ["event"] = "Load Sent",
-            ["context"] = new JsonObject { ["groupId"] = Account(id) },
-        })]);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/batch")
-        {
-            Content = new StringContent(new JsonObject { ["batch"] = batch }.ToJsonString(), Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", writeKey);
-        using var response = await client.SendAsync(request);
+        using var response = await IngestCalls.PostBatchAsync(client, writeKey, ids, Account, CancellationToken.None);
         await response.Content.ReadAsByteArrayAsync();
         var status = (int)response.StatusCode;
         if (response.StatusCode == HttpStatusCode.OK)
@@ -132,10 +113,8 @@ internal sealed class IngestLoad(Uri restUrl, Uri grpcUrl, string writeKey)
 
     private async Task<(string, TimeSpan)> SendGrpcAsync(HttpClient client, string method, List<List<string>> messages)
     {
-        var body = messages.SelectMany(m => GrpcHttp.Frame(Request(m))).ToArray();
-        using var request = GrpcHttp.Request($"/healthscoring.v1.Ingest/{method}", body);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", writeKey);
-        var response = await GrpcHttp.SendAsync(client, request, CancellationToken.None);
+        var body = messages.SelectMany(m => GrpcHttp.Frame(IngestCalls.Request(m, Account))).ToArray();
+        var response = await IngestCalls.CallAsync(client, writeKey, $"/healthscoring.v1.Ingest/{method}", body, CancellationToken.None);
         if (response.Status == GrpcStatus.Ok)
         {
             var reply = IngestResponse.Parser.ParseFrom(response.Messages.Single());
@@ -148,16 +127,6 @@ internal sealed class IngestLoad(Uri restUrl, Uri grpcUrl, string writeKey)
         return retryable
             ? ($"grpc {response.Status} retry", TimeSpan.FromMilliseconds(long.Parse(metadata["grpc-retry-pushback-ms"], CultureInfo.InvariantCulture)))
             : ($"grpc {response.Status} {response.Message}", TimeSpan.Zero);
-    }
-
-    private static IngestBatchRequest Request(List<string> ids)
-    {
-        var request = new IngestBatchRequest();
-        request.Messages.AddRange(ids.Select(id => new SegmentMessage
-        {
-            Track = new Track { Common = new Common { MessageId = id, UserId = "load-user" }, Event = "Load Sent", GroupId = Account(id) },
-        }));
-        return request;
     }
 
     /// <summary>Eight accounts, so that group commits span several streams.</summary>

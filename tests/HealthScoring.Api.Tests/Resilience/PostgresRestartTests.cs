@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json;
 using HealthScoring.Api.Accounts;
 using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Portfolio;
+using HealthScoring.Api.Resilience;
 using HealthScoring.Api.Tests.Grpc;
 using HealthScoring.Contracts.V1;
 using HealthScoring.EventStore;
@@ -12,17 +13,26 @@ using HealthScoring.EventStore.Subscriptions;
 using HealthScoring.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using GrpcStatus = HealthScoring.Api.Grpc.StatusCode;
 
 namespace HealthScoring.Api.Tests.Resilience;
+
+/// <summary>The host on a PostgreSQL of its own, keeping what it logs.</summary>
+public sealed class PostgresRestartFixture : PostgresNodeApiFixture
+{
+    public CollectingLoggerProvider Logs { get; } = new();
+
+    protected override void ConfigureLogging(ILoggingBuilder logging) => logging.AddProvider(Logs);
+}
 
 /// <summary>
 /// The real host on a PostgreSQL of its own (<see cref="PostgresNode"/>), which these tests stop and restart under it:
 /// while the database is away every answer is a retryable refusal with a retry hint, never a 500 or INTERNAL; nothing
 /// acknowledged is lost; and the host recovers by itself.
 /// </summary>
-public sealed class PostgresRestartTests(PostgresNodeApiFixture host) : IClassFixture<PostgresNodeApiFixture>
+public sealed class PostgresRestartTests(PostgresRestartFixture host) : IClassFixture<PostgresRestartFixture>
 {
     /// <summary>How long the database stays down in the restart test: long enough for every client to meet the outage.</summary>
     private static readonly TimeSpan Downtime = TimeSpan.FromSeconds(3);
@@ -32,18 +42,20 @@ public sealed class PostgresRestartTests(PostgresNodeApiFixture host) : IClassFi
     [Fact]
     public async Task Restarting_PostgreSQL_during_ingest_loses_no_acknowledged_event_and_clients_see_only_retryable_refusals()
     {
+        var logged = host.Logs.Entries.Count;
         var load = new IngestLoad(host.RestUrl, new Uri($"http://127.0.0.1:{host.GrpcPort}/"), host.AcmeWriteKey);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var running = load.RunAsync(stop.Token);
 
         // Traffic on every door before the restart, through it, and after it until every door has been acknowledged again.
-        await WaitForAsync(() => IngestLoad.Workers.All(w => load.Successes(w) >= 2), running, "every client's first acknowledgements", load);
+        await WaitForAsync(() => IngestLoad.Workers.All(w => load.Successes(w) >= 3), running, "every client's first acknowledgements", load);
         await host.Postgres.RestartAsync(Downtime, Ct);
         var before = IngestLoad.Workers.ToDictionary(w => w, load.Successes);
         await WaitForAsync(() => IngestLoad.Workers.All(w => load.Successes(w) >= before[w] + 3), running, "acknowledgements after the restart", load);
         await stop.CancelAsync();
         await running;
 
+        TestContext.Current.TestOutputHelper?.WriteLine($"{load.Acknowledged.Count} messageIds acknowledged; answers: {Describe(load)}");
         load.Unexpected.ShouldBeEmpty($"answers seen: {Describe(load)}");
         load.Refusals.ShouldBeGreaterThan(0, $"the clients must have met the outage; answers seen: {Describe(load)}");
         var missing = await MissingFromStoreAsync(load.Acknowledged);
@@ -55,6 +67,16 @@ public sealed class PostgresRestartTests(PostgresNodeApiFixture host) : IClassFi
         runners.ShouldNotBeEmpty();
         await WaitForAsync(() => runners.All(r => r.IsLeader) && runners.Single(r => r.Name == AccountDailyProjection.SubscriptionName).Position >= last,
             Task.Delay(Timeout.Infinite, Ct), "the subscriptions to resume", load);
+
+        // Nothing was an unhandled error, and the outage was logged once per component, not once per refused request.
+        var entries = host.Logs.Entries.Skip(logged).ToList();
+        entries.Where(e => e.Level >= LogLevel.Error).Select(e => $"{e.Category}: {e.Message} {e.Exception?.GetType().Name}").ShouldBeEmpty();
+        var warnings = entries.Where(e => e.Level == LogLevel.Warning).GroupBy(e => e.Category).ToDictionary(g => g.Key, g => g.Count());
+        TestContext.Current.TestOutputHelper?.WriteLine($"warnings logged: {Describe(warnings)}");
+        warnings.GetValueOrDefault(typeof(StoreUnavailable).FullName!).ShouldBeLessThanOrEqualTo(1, Describe(warnings));
+        warnings.GetValueOrDefault(typeof(SubscriptionRunner).FullName!).ShouldBeLessThanOrEqualTo(runners.Count, Describe(warnings));
+        warnings.GetValueOrDefault(typeof(QualityCounters).FullName!).ShouldBeLessThanOrEqualTo(1, Describe(warnings));
+        warnings.GetValueOrDefault(typeof(HealthChangeFeed).FullName!).ShouldBeLessThanOrEqualTo(1, Describe(warnings));
     }
 
     [Fact]
@@ -107,22 +129,11 @@ public sealed class PostgresRestartTests(PostgresNodeApiFixture host) : IClassFi
         body.ShouldNotContain("Password", Case.Insensitive);
     }
 
-    private async Task<HttpResponseMessage> PostBatchAsync(HttpClient http, string messageId)
-    {
-        var json = JsonSerializer.Serialize(new { batch = new[] { new { type = "track", messageId, userId = "u1", @event = "Stopped Test", context = new { groupId = "acct-stopped" } } } });
-        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/batch") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", host.AcmeWriteKey);
-        return await http.SendAsync(request, Ct);
-    }
+    private Task<HttpResponseMessage> PostBatchAsync(HttpClient http, string messageId) =>
+        IngestCalls.PostBatchAsync(http, host.AcmeWriteKey, [messageId], _ => "acct-stopped", Ct);
 
-    private async Task<GrpcResponse> SendGrpcBatchAsync(HttpClient grpc, string messageId)
-    {
-        var message = new IngestBatchRequest();
-        message.Messages.Add(new SegmentMessage { Track = new Track { Common = new Common { MessageId = messageId, UserId = "u1" }, Event = "Stopped Test", GroupId = "acct-stopped" } });
-        using var request = GrpcHttp.Request("/healthscoring.v1.Ingest/IngestBatch", GrpcHttp.Frame(message));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", host.AcmeWriteKey);
-        return await GrpcHttp.SendAsync(grpc, request, Ct);
-    }
+    private Task<GrpcResponse> SendGrpcBatchAsync(HttpClient grpc, string messageId) =>
+        IngestCalls.IngestBatchAsync(grpc, host.AcmeWriteKey, [messageId], _ => "acct-stopped", Ct);
 
     private static async Task<HttpResponseMessage> RetryWhileRefusedAsync(Func<Task<HttpResponseMessage>> send)
     {
@@ -190,6 +201,8 @@ public sealed class PostgresRestartTests(PostgresNodeApiFixture host) : IClassFi
             await Task.Delay(100, Ct);
         }
     }
+
+    private static string Describe(Dictionary<string, int> warnings) => string.Join(", ", warnings.Select(w => $"{w.Key} × {w.Value}"));
 
     private static string Describe(IngestLoad load) => string.Join(", ", load.Answers.OrderBy(a => a.Key, StringComparer.Ordinal).Select(a => $"{a.Key} × {a.Value}"));
 }

@@ -114,7 +114,7 @@ public sealed class RateLimitTests(LimitedApiFixture host) : IClassFixture<Limit
             refused.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
         }
 
-        var grpc = await SendGrpcAsync(key, "/healthscoring.v1.Accounts/ListAccounts", GrpcHttp.Frame(new ListAccountsRequest()));
+        var grpc = await IngestCalls.CallAsync(_grpc, key, "/healthscoring.v1.Accounts/ListAccounts", GrpcHttp.Frame(new ListAccountsRequest()), Ct);
         grpc.Status.ShouldBe(GrpcStatus.ResourceExhausted, grpc.Message);
         grpc.StatusMetadata.ShouldContainKey("grpc-retry-pushback-ms");
 
@@ -132,7 +132,7 @@ public sealed class RateLimitTests(LimitedApiFixture host) : IClassFixture<Limit
         var key = await host.CreateKeyAsync(KeyKind.Write, "slots");
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var heldIds = Ids(1);
-        using var held = new HttpRequestMessage(HttpMethod.Post, "v1/batch") { Content = new HeldBackContent(BatchJson(heldIds), release.Task) };
+        using var held = new HttpRequestMessage(HttpMethod.Post, "v1/batch") { Content = new HeldBackContent(IngestCalls.BatchJson(heldIds, Account), release.Task) };
         held.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         using var holder = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = host.RestUrl };
         var holding = holder.SendAsync(held, Ct);
@@ -174,15 +174,9 @@ public sealed class RateLimitTests(LimitedApiFixture host) : IClassFixture<Limit
 
     private static List<string> Ids(int count) => [.. Enumerable.Range(0, count).Select(_ => $"rl-{Guid.NewGuid():N}")];
 
-    private static string BatchJson(IEnumerable<string> ids) =>
-        JsonSerializer.Serialize(new { batch = ids.Select(id => new { type = "track", messageId = id, userId = "u1", @event = "Limit Test", context = new { groupId = "acct-limits" } }) });
+    private Task<HttpResponseMessage> PostBatchAsync(string key, IEnumerable<string> ids) => IngestCalls.PostBatchAsync(_http, key, ids, Account, Ct);
 
-    private async Task<HttpResponseMessage> PostBatchAsync(string key, IEnumerable<string> ids)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/batch") { Content = new StringContent(BatchJson(ids), Encoding.UTF8, "application/json") };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return await _http.SendAsync(request, Ct);
-    }
+    private static readonly Func<string, string> Account = _ => "acct-limits";
 
     private async Task<HttpResponseMessage> GetAsync(string key, string path)
     {
@@ -191,19 +185,7 @@ public sealed class RateLimitTests(LimitedApiFixture host) : IClassFixture<Limit
         return await _http.SendAsync(request, Ct);
     }
 
-    private Task<GrpcResponse> SendGrpcAsync(string key, IEnumerable<string> ids)
-    {
-        var message = new IngestBatchRequest();
-        message.Messages.AddRange(ids.Select(id => new SegmentMessage { Track = new Track { Common = new Common { MessageId = id, UserId = "u1" }, Event = "Limit Test", GroupId = "acct-limits" } }));
-        return SendGrpcAsync(key, "/healthscoring.v1.Ingest/IngestBatch", GrpcHttp.Frame(message));
-    }
-
-    private async Task<GrpcResponse> SendGrpcAsync(string key, string path, byte[] body)
-    {
-        using var request = GrpcHttp.Request(path, body);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return await GrpcHttp.SendAsync(_grpc, request, Ct);
-    }
+    private Task<GrpcResponse> SendGrpcAsync(string key, IEnumerable<string> ids) => IngestCalls.IngestBatchAsync(_grpc, key, ids, Account, Ct);
 
     private async Task<int> StoredAsync(IEnumerable<string> messageIds)
     {
