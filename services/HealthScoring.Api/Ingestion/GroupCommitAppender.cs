@@ -13,8 +13,9 @@ namespace HealthScoring.Api.Ingestion;
 /// </summary>
 /// <remarks>
 /// A failed group commit is retried request by request, so one request's poison fails that request alone; when the
-/// database itself is unavailable (<see cref="TransientStoreFailure"/>) every request of the group fails at once. Duplicates are attributed per request exactly as the store would have reported them to each
-/// request appending alone, in arrival order.
+/// database itself is unavailable (<see cref="TransientStoreFailure"/>) every request of the group fails at once.
+/// Duplicates are attributed per request exactly as the store would have reported them to each request appending
+/// alone, in arrival order.
 /// </remarks>
 public sealed partial class GroupCommitAppender : IAsyncDisposable
 {

@@ -101,6 +101,9 @@ public sealed class PostgresRestartTests(PostgresRestartFixture host) : IClassFi
             grpcAnswer.Status.ShouldBe(GrpcStatus.Unavailable, grpcAnswer.Message);
             grpcAnswer.StatusMetadata["retry-after"].ShouldBe("2");
             grpcAnswer.StatusMetadata["grpc-retry-pushback-ms"].ShouldBe("2000");
+            var grpcRead = await IngestCalls.CallAsync(grpc, host.AcmeApiKey, "/healthscoring.v1.Accounts/ListAccounts", GrpcHttp.Frame(new ListAccountsRequest()), Ct);
+            grpcRead.Status.ShouldBe(GrpcStatus.Unavailable, grpcRead.Message);
+            grpcRead.StatusMetadata.ShouldContainKey("grpc-retry-pushback-ms");
         }
         finally
         {
