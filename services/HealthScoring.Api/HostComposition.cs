@@ -11,6 +11,7 @@ using HealthScoring.Api.Health;
 using HealthScoring.Api.Ingestion;
 using HealthScoring.Api.Portfolio;
 using HealthScoring.Api.Privacy;
+using HealthScoring.Api.Resilience;
 
 namespace HealthScoring.Api;
 
@@ -21,6 +22,7 @@ public static class HostComposition
     {
         builder.Services.AddProblemDetails();
         builder.AddHealthScoringCore();
+        builder.AddBackPressure();
         builder.AddAccountsProjection();
         builder.AddPortfolio();
         builder.AddAnalytics();
@@ -52,7 +54,8 @@ public static class HostComposition
     public static WebApplication MapHealthScoringHost(this WebApplication app)
     {
         // A request the framework could not bind (malformed JSON, a body too large) is the caller's error, in
-        // every environment: answer its status (400, 413) as problem details, not 500.
+        // every environment: answer its status (400, 413) as problem details, not 500. A request refused for now
+        // (rate limit, PostgreSQL unavailable) is answered 429 / 503 with Retry-After by RetryLaterExceptionHandler.
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
@@ -61,6 +64,7 @@ public static class HostComposition
         app.UseAuthentication();
         app.UseDashboardSecurity();
         app.UseAuthorization();
+        app.UseBackPressure();
         app.MapHealth();
         app.MapSegmentIngestion();
         app.MapDataQuality();

@@ -9,7 +9,8 @@ namespace HealthScoring.Testing;
 
 /// <summary>
 /// The real host (HostComposition, as Program.cs runs it) on loopback sockets: REST on one port, gRPC (h2c) on
-/// another, over a fresh schema, with tenant <c>acme</c> and a write key. For clients that need a real socket.
+/// another, over a fresh schema (of the shared test database, or of <see cref="PostgresSchemaFixture.ConnectionString"/>
+/// when a subclass overrides it), with tenant <c>acme</c> and a write key. For clients that need a real socket.
 /// </summary>
 public class LiveApiFixture : PostgresSchemaFixture
 {
@@ -32,14 +33,17 @@ public class LiveApiFixture : PostgresSchemaFixture
     {
         await base.InitializeAsync();
         var builder = WebApplication.CreateBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
-            ["ConnectionStrings:EventStore"] = TestSettings.PostgresConnectionString,
+            ["ConnectionStrings:EventStore"] = ConnectionString,
             ["EventStore:Schema"] = Schema,
             ["urls"] = $"http://127.0.0.1:{RestPort}",
             ["Grpc:Url"] = $"http://127.0.0.1:{GrpcPort}",
-        });
+        };
+        Configure(settings);
+        builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
+        ConfigureLogging(builder.Logging);
         builder.AddHealthScoringHost();
         _app = builder.Build();
         _app.MapHealthScoringHost();
@@ -49,6 +53,20 @@ public class LiveApiFixture : PostgresSchemaFixture
         AcmeWriteKey = (await keys.CreateKeyAsync("acme", KeyKind.Write, "live tests", CancellationToken.None)).Secret;
         AcmeApiKey = (await keys.CreateKeyAsync("acme", KeyKind.Api, "live tests", CancellationToken.None)).Secret;
     }
+
+    /// <summary>Adds or changes the host's settings (e.g. <c>RateLimits:…</c>) before it is built.</summary>
+    protected virtual void Configure(IDictionary<string, string?> settings)
+    {
+    }
+
+    /// <summary>Adds logging providers (the host logs nowhere by default), e.g. one that keeps entries for assertions.</summary>
+    protected virtual void ConfigureLogging(ILoggingBuilder logging)
+    {
+    }
+
+    /// <summary>Creates another key of tenant <c>acme</c>; the secret is returned once.</summary>
+    public async Task<string> CreateKeyAsync(KeyKind kind, string name) =>
+        (await Services.GetRequiredService<ApiKeyStore>().CreateKeyAsync("acme", kind, name, CancellationToken.None)).Secret;
 
     public override async ValueTask DisposeAsync()
     {

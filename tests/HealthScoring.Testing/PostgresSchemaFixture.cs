@@ -25,10 +25,13 @@ public class PostgresSchemaFixture : IAsyncLifetime
     /// <summary>Creates a store over this schema with the given registry.</summary>
     public PostgresEventStore CreateStore(EventTypeRegistry registry) => new(DataSource, registry, Options);
 
+    /// <summary>The database the schema is made in: the shared test database unless a subclass brings its own (a <see cref="PostgresNode"/>).</summary>
+    public virtual string ConnectionString => TestSettings.PostgresConnectionString;
+
     /// <inheritdoc />
     public virtual async ValueTask InitializeAsync()
     {
-        _dataSource = NpgsqlDataSource.Create(TestSettings.PostgresConnectionString);
+        _dataSource = NpgsqlDataSource.Create(ConnectionString);
         try
         {
             await new SchemaMigrator(_dataSource, Options).MigrateAsync();

@@ -69,7 +69,7 @@ internal sealed class GrpcCall
         }
 
         var call = new GrpcCall(http, options, new GrpcCallContext(http, cancellation.Token, deadline));
-        (StatusCode Code, string Message, Google.Rpc.Status? Details) status = (StatusCode.Ok, "", null);
+        (StatusCode Code, string Message, Google.Rpc.Status? Details, TimeSpan? RetryAfter) status = (StatusCode.Ok, "", null, null);
         try
         {
             if (!GrpcProtocol.IsProtobufContentType(contentType!))
@@ -81,17 +81,22 @@ internal sealed class GrpcCall
         }
         catch (GrpcException ex)
         {
-            status = (ex.StatusCode, ex.Message, ex.Details);
+            status = (ex.StatusCode, ex.Message, ex.Details, ex.RetryAfter);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             // Client cancel or deadline: decided below.
         }
+        catch (Exception ex) when (!cancellation.IsCancellationRequested && Map(http, ex) is { } mapped)
+        {
+            // The host's mapper turned it into a status (e.g. a database outage into UNAVAILABLE); it logs as it sees fit.
+            status = (mapped.StatusCode, mapped.Message, mapped.Details, mapped.RetryAfter);
+        }
         catch (Exception ex)
         {
             // Exception text can hold connection strings, SQL, personal data: log it, never send it.
             logger.LogError(ex, "gRPC call {Method} failed with an unhandled exception.", http.Request.Path);
-            status = (StatusCode.Internal, "Exception was thrown by handler.", null);
+            status = (StatusCode.Internal, "Exception was thrown by handler.", null, null);
         }
         finally
         {
@@ -109,10 +114,23 @@ internal sealed class GrpcCall
         {
             // Past the deadline the outcome is DEADLINE_EXCEEDED whatever the handler did, as in Grpc.AspNetCore.
             logger.LogDebug("gRPC call {Method} exceeded its deadline.", http.Request.Path);
-            status = (StatusCode.DeadlineExceeded, "Deadline exceeded.", null);
+            status = (StatusCode.DeadlineExceeded, "Deadline exceeded.", null, null);
         }
 
-        call.WriteStatus(status.Code, status.Message, status.Details);
+        call.WriteStatus(status.Code, status.Message, status.Details, status.RetryAfter);
+    }
+
+    private static GrpcException? Map(HttpContext http, Exception exception)
+    {
+        foreach (var mapper in http.RequestServices.GetServices<IGrpcExceptionMapper>())
+        {
+            if (mapper.Map(exception) is { } mapped)
+            {
+                return mapped;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Reads the one request message of a unary or server-streaming call.</summary>
@@ -269,7 +287,7 @@ internal sealed class GrpcCall
         }
     }
 
-    private void WriteStatus(StatusCode code, string message, Google.Rpc.Status? details)
+    private void WriteStatus(StatusCode code, string message, Google.Rpc.Status? details, TimeSpan? retryAfter)
     {
         var response = _http.Response;
 
@@ -298,6 +316,14 @@ internal sealed class GrpcCall
         if (details is not null)
         {
             Add("grpc-status-details-bin", GrpcProtocol.ToUnpaddedBase64(details.ToByteArray()));
+        }
+
+        if (retryAfter is { } wait)
+        {
+            // gRPC's retry design (A6) reads the pushback in milliseconds; retry-after in whole seconds, rounded up, mirrors HTTP.
+            var milliseconds = Math.Max(0, (long)Math.Ceiling(wait.TotalMilliseconds));
+            Add("grpc-retry-pushback-ms", milliseconds.ToString(CultureInfo.InvariantCulture));
+            Add("retry-after", Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture));
         }
 
         foreach (var (key, value) in Context.ResponseTrailers)

@@ -16,7 +16,11 @@ public sealed class GrpcException : Exception
     /// <c>message</c> are set to <paramref name="statusCode"/> and <paramref name="message"/>, because clients
     /// reject details that disagree with the status.
     /// </param>
-    public GrpcException(StatusCode statusCode, string message, Google.Rpc.Status? details = null)
+    /// <param name="retryAfter">
+    /// For a status the client may retry (UNAVAILABLE, RESOURCE_EXHAUSTED): how long it should wait first, sent as
+    /// <c>grpc-retry-pushback-ms</c> (gRPC's retry policy honours it) and <c>retry-after</c> (whole seconds, as HTTP's header).
+    /// </param>
+    public GrpcException(StatusCode statusCode, string message, Google.Rpc.Status? details = null, TimeSpan? retryAfter = null)
         : base(message)
     {
         if (statusCode == StatusCode.Ok)
@@ -26,7 +30,11 @@ public sealed class GrpcException : Exception
 
         StatusCode = statusCode;
         Details = details is null ? null : new Google.Rpc.Status(details) { Code = (int)statusCode, Message = message };
+        RetryAfter = retryAfter;
     }
+
+    /// <summary>How long the client should wait before retrying, if the call may be retried.</summary>
+    public TimeSpan? RetryAfter { get; }
 
     /// <summary>The status the call ends with.</summary>
     public StatusCode StatusCode { get; }

@@ -12,9 +12,10 @@ namespace HealthScoring.Api.Ingestion;
 /// acknowledgement still means durable.
 /// </summary>
 /// <remarks>
-/// A failed group commit is retried request by request, so one request's poison (or a transient error) fails that
-/// request alone. Duplicates are attributed per request exactly as the store would have reported them to each
-/// request appending alone, in arrival order.
+/// A failed group commit is retried request by request, so one request's poison fails that request alone; when the
+/// database itself is unavailable (<see cref="TransientStoreFailure"/>) every request of the group fails at once.
+/// Duplicates are attributed per request exactly as the store would have reported them to each request appending
+/// alone, in arrival order.
 /// </remarks>
 public sealed partial class GroupCommitAppender : IAsyncDisposable
 {
@@ -112,6 +113,17 @@ public sealed partial class GroupCommitAppender : IAsyncDisposable
         try
         {
             result = await _store.BulkAppendAsync(tenantId, [.. requests.SelectMany(r => r.Events)], _stopping.Token);
+        }
+        catch (Exception ex) when (TransientStoreFailure.Is(ex))
+        {
+            // The database is away: no request is to blame, and each alone would fail the same way. Nothing was
+            // acknowledged; the callers answer "retry later" (the outage is logged once, where they answer).
+            foreach (var request in requests)
+            {
+                request.Done.TrySetException(ex);
+            }
+
+            return;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
         {

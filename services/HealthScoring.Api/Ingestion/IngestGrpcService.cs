@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Google.Protobuf.WellKnownTypes;
 using HealthScoring.Api.Grpc;
+using HealthScoring.Api.Resilience;
 using HealthScoring.Api.Tenancy;
 using HealthScoring.Contracts.V1;
 using StatusCode = HealthScoring.Api.Grpc.StatusCode;
@@ -27,29 +28,46 @@ public static class IngestGrpcService
 
     private static async Task<IngestResponse> BatchAsync(IngestBatchRequest request, GrpcCallContext context)
     {
-        var (tenant, pipeline) = await AuthenticateAsync(context);
-        var outcome = await pipeline.IngestAsync(tenant, Read(request, 0), request.SentAt?.ToDateTimeOffset(), "grpc", context.CancellationToken);
+        var caller = await AuthenticateAsync(context);
+        var outcome = await caller.IngestAsync(request, 0, context.CancellationToken);
         return Answer(outcome, request.Messages.Count);
     }
 
+    /// <summary>
+    /// Each message is stored as it arrives. A refusal (rate limit, busy host, database away) ends the call with a
+    /// retryable status; messages stored before it are not acknowledged, so the client sends the stream again and
+    /// their messageIds make the repeat store nothing twice.
+    /// </summary>
     private static async Task<IngestResponse> StreamAsync(IAsyncEnumerable<IngestBatchRequest> requests, GrpcCallContext context)
     {
-        var (tenant, pipeline) = await AuthenticateAsync(context);
+        var caller = await AuthenticateAsync(context);
         var total = IngestOutcome.Empty;
         var count = 0;
         await foreach (var request in requests.WithCancellation(context.CancellationToken))
         {
-            total = total.Add(await pipeline.IngestAsync(tenant, Read(request, count), request.SentAt?.ToDateTimeOffset(), "grpc", context.CancellationToken));
+            total = total.Add(await caller.IngestAsync(request, count, context.CancellationToken));
             count += request.Messages.Count;
         }
 
         return Answer(total, count);
     }
 
-    private static async Task<(string Tenant, IngestionPipeline Pipeline)> AuthenticateAsync(GrpcCallContext context)
+    private static async Task<Caller> AuthenticateAsync(GrpcCallContext context)
     {
         var principal = await context.AuthenticateAsync();
-        return (principal.TenantId, context.HttpContext.RequestServices.GetRequiredService<IngestionPipeline>());
+        var services = context.HttpContext.RequestServices;
+        return new Caller(principal.TenantId, principal.KeyId, services.GetRequiredService<IngestionPipeline>(), services.GetRequiredService<BackPressure>());
+    }
+
+    private sealed record Caller(string TenantId, string KeyId, IngestionPipeline Pipeline, BackPressure Limits)
+    {
+        /// <summary>One request message through the same limits as an HTTP batch: a host slot, then the key's events.</summary>
+        public async Task<IngestOutcome> IngestAsync(IngestBatchRequest request, int offset, CancellationToken cancellationToken)
+        {
+            using var slot = await Limits.EnterIngestAsync(cancellationToken);
+            Limits.TakeEvents(KeyId, request.Messages.Count);
+            return await Pipeline.IngestAsync(TenantId, Read(request, offset), request.SentAt?.ToDateTimeOffset(), "grpc", cancellationToken);
+        }
     }
 
     private static IngestResponse Answer(IngestOutcome outcome, int count)

@@ -13,6 +13,7 @@ public sealed class QualityCounters(NpgsqlDataSource dataSource, EventStoreOptio
 {
     private readonly string _s = options.Schema;
     private readonly SemaphoreSlim _flush = new(1, 1);
+    private readonly OutageLog _outage = new();
     private ConcurrentDictionary<(string Tenant, DateOnly Day, string Source), long[]> _daily = new();
     private ConcurrentDictionary<(string Tenant, DateOnly Day, string Reason), long> _rejects = new();
     private ConcurrentDictionary<(string Tenant, string Event), (long Count, DateTimeOffset LastSeen)> _undeclared = new();
@@ -154,6 +155,18 @@ public sealed class QualityCounters(NpgsqlDataSource dataSource, EventStoreOptio
         try
         {
             await FlushAsync(cancellationToken);
+            if (_outage.Succeeded() is not null)
+            {
+                logger.LogInformation("Data-quality counters written again after the database was unavailable");
+            }
+        }
+        catch (Exception ex) when (TransientStoreFailure.Is(ex))
+        {
+            // Tried every second: once per outage is enough.
+            if (_outage.Failed())
+            {
+                logger.LogWarning("Data-quality counters are kept in memory until the database is back ({Failure})", ex.GetType().Name);
+            }
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
         {

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using HealthScoring.Api.Resilience;
 using HealthScoring.Api.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -19,16 +20,19 @@ public static class SegmentHttpEndpoints
 {
     public static IEndpointRouteBuilder MapSegmentIngestion(this IEndpointRouteBuilder app)
     {
-        var v1 = app.MapGroup("/v1").RequireAuthorization(TenancyExtensions.IngestPolicy).DisableAntiforgery();
-        v1.MapPost("/track", (HttpContext http, IngestionPipeline pipeline, IOptions<IngestionOptions> options) => SingleAsync(http, pipeline, options.Value, MessageType.Track));
-        v1.MapPost("/identify", (HttpContext http, IngestionPipeline pipeline, IOptions<IngestionOptions> options) => SingleAsync(http, pipeline, options.Value, MessageType.Identify));
-        v1.MapPost("/group", (HttpContext http, IngestionPipeline pipeline, IOptions<IngestionOptions> options) => SingleAsync(http, pipeline, options.Value, MessageType.Group));
+        // Ingest is limited in events (BackPressure), not by the per-request query limit.
+        var v1 = app.MapGroup("/v1").RequireAuthorization(TenancyExtensions.IngestPolicy).DisableAntiforgery().DisableRateLimiting();
+        v1.MapPost("/track", (HttpContext http, IngestionPipeline pipeline, IOptions<IngestionOptions> options, BackPressure limits) => SingleAsync(http, pipeline, options.Value, limits, MessageType.Track));
+        v1.MapPost("/identify", (HttpContext http, IngestionPipeline pipeline, IOptions<IngestionOptions> options, BackPressure limits) => SingleAsync(http, pipeline, options.Value, limits, MessageType.Identify));
+        v1.MapPost("/group", (HttpContext http, IngestionPipeline pipeline, IOptions<IngestionOptions> options, BackPressure limits) => SingleAsync(http, pipeline, options.Value, limits, MessageType.Group));
         v1.MapPost("/batch", BatchAsync);
         return app;
     }
 
-    private static async Task<IResult> SingleAsync(HttpContext http, IngestionPipeline pipeline, IngestionOptions options, MessageType type)
+    private static async Task<IResult> SingleAsync(HttpContext http, IngestionPipeline pipeline, IngestionOptions options, BackPressure limits, MessageType type)
     {
+        // The slot is taken before the body is read, so that waiting requests hold no parsed bodies.
+        using var slot = await limits.EnterIngestAsync(http.RequestAborted);
         var (body, size, problem) = await ReadBodyAsync(http, options.MaxMessageBytes);
         if (problem is not null)
         {
@@ -37,12 +41,14 @@ public static class SegmentHttpEndpoints
 
         using var document = body!;
         var item = SegmentJsonReader.Read(document.RootElement, 0, type, size);
+        limits.TakeEvents(BackPressure.IngestPartition(http.User), 1);
         var outcome = await pipeline.IngestAsync(http.User.TenantId(), [item], item.Message?.SentAt, "http", http.RequestAborted);
         return Answer(outcome, 1);
     }
 
-    private static async Task<IResult> BatchAsync(HttpContext http, IngestionPipeline pipeline, IOptions<IngestionOptions> options)
+    private static async Task<IResult> BatchAsync(HttpContext http, IngestionPipeline pipeline, IOptions<IngestionOptions> options, BackPressure limits)
     {
+        using var slot = await limits.EnterIngestAsync(http.RequestAborted);
         var (body, _, problem) = await ReadBodyAsync(http, options.Value.MaxBatchBytes);
         if (problem is not null)
         {
@@ -84,6 +90,7 @@ public static class SegmentHttpEndpoints
             items.Add(item);
         }
 
+        limits.TakeEvents(BackPressure.IngestPartition(http.User), items.Count);
         var outcome = await pipeline.IngestAsync(http.User.TenantId(), items, sentAt, "http", http.RequestAborted);
         return Answer(outcome, items.Count);
     }

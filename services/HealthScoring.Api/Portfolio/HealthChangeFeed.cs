@@ -20,8 +20,9 @@ public sealed class HealthChangeFeed(NpgsqlDataSource dataSource, EventStoreOpti
     public const int WatcherCapacity = 10_000;
 
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
     private readonly Lock _gate = new();
+    private readonly OutageLog _outage = new();
     private readonly HashSet<Watcher> _watchers = [];
     private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -67,6 +68,11 @@ public sealed class HealthChangeFeed(NpgsqlDataSource dataSource, EventStoreOpti
                 }
 
                 backoff = TimeSpan.FromMilliseconds(250);
+                if (_outage.Succeeded() is { } outage)
+                {
+                    logger.LogInformation("The health feed listens again after {Outage} without its database connection", outage);
+                }
+
                 await using var heartbeat = new NpgsqlCommand("select 1", connection);
                 while (true)
                 {
@@ -83,7 +89,12 @@ public sealed class HealthChangeFeed(NpgsqlDataSource dataSource, EventStoreOpti
             }
             catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
             {
-                logger.LogWarning(ex, "The health feed lost its database connection; watchers are ended and it listens again in {Backoff}", backoff);
+                // While the database is away this repeats with a growing pause: log the first failure of an outage only.
+                if (!TransientStoreFailure.Is(ex) || _outage.Failed())
+                {
+                    logger.LogWarning(ex, "The health feed lost its database connection; watchers are ended and it listens again in {Backoff}", backoff);
+                }
+
                 Interrupt("The live feed lost its database connection; changes may have been missed. Re-read and watch again.");
                 await Task.Delay(backoff, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));

@@ -26,6 +26,13 @@ public sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // gRPC methods check the key themselves (GrpcKeyAuthentication) and answer in a gRPC status; a failure here
+        // (the database away during the key's lookup) would become an HTTP answer a gRPC client cannot read.
+        if (Grpc.GrpcProtocol.IsGrpcContentType(Request.ContentType))
+        {
+            return AuthenticateResult.NoResult();
+        }
+
         var presented = ReadKey(Request.Headers.Authorization);
         if (presented is null)
         {

@@ -1,4 +1,5 @@
 using HealthScoring.Api.Grpc;
+using HealthScoring.Api.Resilience;
 
 namespace HealthScoring.Api.Tenancy;
 
@@ -9,7 +10,11 @@ namespace HealthScoring.Api.Tenancy;
 /// </summary>
 public static class GrpcKeyAuthentication
 {
-    /// <summary>The caller's principal; <paramref name="read"/> demands an API key (write keys never read), as <see cref="TenancyExtensions.ReadPolicy"/>.</summary>
+    /// <summary>
+    /// The caller's principal; <paramref name="read"/> demands an API key (write keys never read), as
+    /// <see cref="TenancyExtensions.ReadPolicy"/>, and takes one request from the key's query limit (the REST
+    /// middleware's buckets), RESOURCE_EXHAUSTED with a retry hint when it is spent.
+    /// </summary>
     public static async Task<KeyPrincipal> AuthenticateAsync(this GrpcCallContext context, bool read = false)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -26,6 +31,11 @@ public static class GrpcKeyAuthentication
         if (read && principal.Kind != KeyKind.Api)
         {
             throw new GrpcException(StatusCode.PermissionDenied, "Write keys cannot read; use an API key.");
+        }
+
+        if (read)
+        {
+            context.HttpContext.RequestServices.GetService<BackPressure>()?.TakeRequest(principal.KeyId);
         }
 
         return principal;

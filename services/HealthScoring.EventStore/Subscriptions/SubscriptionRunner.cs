@@ -77,6 +77,12 @@ public sealed record SubscriptionOptions
 
     /// <summary>The longest pause after repeated failures.</summary>
     public TimeSpan MaxErrorBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The longest pause between attempts while PostgreSQL is unavailable (see <see cref="TransientStoreFailure"/>):
+    /// shorter than <see cref="MaxErrorBackoff"/>, so that a subscription resumes within seconds of the database's return.
+    /// </summary>
+    public TimeSpan MaxOutageBackoff { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>
@@ -96,6 +102,7 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
     private readonly string _lockKey;
     private CancellationTokenSource? _stopping;
     private Task? _loop;
+    private readonly OutageLog _outage = new();
     private volatile bool _isLeader;
     private long _processed;
     private LogPosition _position;
@@ -203,6 +210,11 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
                     await AcquireLeadershipAsync(leadership, stopping);
                     _isLeader = true;
                     _logger.LogInformation("Subscription {Subscription} is led by this instance", Name);
+                    if (_outage.Succeeded() is { } outage)
+                    {
+                        _logger.LogInformation("Subscription {Subscription} reached PostgreSQL again after {Outage}", Name, outage);
+                    }
+
                     await ProcessAsLeaderAsync(leadership, () => backoff = _options.ErrorBackoff, stopping);
                 }
                 finally
@@ -215,20 +227,44 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
             {
                 break;
             }
+            catch (Exception ex) when (TransientStoreFailure.Is(ex))
+            {
+                // PostgreSQL is away (restart, failover, network): say so once, then wait for it without a log line per try.
+                if (_outage.Failed())
+                {
+                    _logger.LogWarning("Subscription {Subscription} lost PostgreSQL at {Position} ({Failure}); it resumes from its checkpoint when the database is back", Name, _position, ex.GetType().Name);
+                }
+
+                if (!await PauseAsync(backoff, stopping))
+                {
+                    break;
+                }
+
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxOutageBackoff.Ticks));
+            }
             catch (Exception ex)
             {
                 _logger.LogError(ex, "Subscription {Subscription} failed at {Position}; retrying from its checkpoint in {Backoff}", Name, _position, backoff);
-                try
-                {
-                    await Task.Delay(backoff, stopping);
-                }
-                catch (OperationCanceledException)
+                if (!await PauseAsync(backoff, stopping))
                 {
                     break;
                 }
 
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxErrorBackoff.Ticks));
             }
+        }
+    }
+
+    private static async Task<bool> PauseAsync(TimeSpan delay, CancellationToken stopping)
+    {
+        try
+        {
+            await Task.Delay(delay, stopping);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
