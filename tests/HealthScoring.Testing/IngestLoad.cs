@@ -7,7 +7,7 @@ using System.Text;
 using System.Text.Json;
 using HealthScoring.Contracts.V1;
 
-namespace HealthScoring.Benchmarks;
+namespace HealthScoring.Testing;
 
 /// <summary>Pre-built request payloads and how many events each holds; senders take them in order, each exactly once.</summary>
 public sealed class PayloadSet(IReadOnlyList<byte[]> payloads, IReadOnlyList<int> eventCounts)
