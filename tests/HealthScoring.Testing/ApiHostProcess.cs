@@ -13,7 +13,7 @@ namespace HealthScoring.Testing;
 /// </summary>
 public sealed class ApiHostProcess : IAsyncDisposable
 {
-    private const int OutputLines = 40;
+    private const int OutputLines = 400;
 
     private readonly Process _process;
     private readonly Queue<string> _output = new();
@@ -112,7 +112,7 @@ public sealed class ApiHostProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The host's last lines of output (warnings and errors: it logs at Warning).</summary>
+    /// <summary>The host's last lines of output (warnings and errors: it logs at Warning unless told otherwise).</summary>
     public string OutputTail()
     {
         lock (_output)

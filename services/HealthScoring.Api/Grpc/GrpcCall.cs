@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using Google.Protobuf;
@@ -68,7 +69,8 @@ internal sealed class GrpcCall
             cancellation.CancelAfter(timeout);
         }
 
-        var call = new GrpcCall(http, options, new GrpcCallContext(http, cancellation.Token, deadline));
+        var stopping = http.RequestServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+        var call = new GrpcCall(http, options, new GrpcCallContext(http, cancellation.Token, deadline) { ServerStopping = stopping });
         (StatusCode Code, string Message, Google.Rpc.Status? Details) status = (StatusCode.Ok, "", null);
         try
         {
@@ -82,6 +84,11 @@ internal sealed class GrpcCall
         catch (GrpcException ex)
         {
             status = (ex.StatusCode, ex.Message, ex.Details);
+        }
+        catch (GrpcServerStoppingException ex)
+        {
+            // A client stream the handler did not finish itself: what it read was handled, the rest is the client's to resend.
+            status = (StatusCode.Unavailable, ex.Message, null);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -127,15 +134,54 @@ internal sealed class GrpcCall
             : throw new GrpcException(StatusCode.Unimplemented, "The request carried more than one message; this method takes exactly one.");
     }
 
-    /// <summary>Reads the request messages of a client-streaming call as they arrive.</summary>
+    /// <summary>
+    /// Reads the request messages of a client-streaming call as they arrive. Once the server is stopping
+    /// (<see cref="GrpcCallContext.ServerStopping"/>) it yields only the whole messages already received; if the
+    /// client had ended its stream by then, the sequence ends as usual, otherwise it throws
+    /// <see cref="GrpcServerStoppingException"/> after them, so that a client that keeps its stream open cannot hold
+    /// the shutdown up.
+    /// </summary>
     public async IAsyncEnumerable<T> ReadAllMessagesAsync<T>(MessageParser<T> parser, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         where T : class, IMessage<T>
     {
-        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(Context.CancellationToken, cancellationToken);
-        while (await ReadMessageAsync(parser, cancellation.Token) is { } message)
+        var stopping = Context.ServerStopping;
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(Context.CancellationToken, cancellationToken, stopping);
+        var read = 0;
+        while (!stopping.IsCancellationRequested)
         {
-            yield return message;
+            T? next;
+            try
+            {
+                next = await ReadMessageAsync(parser, cancellation.Token);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested && !Context.CancellationToken.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // Stopping while waiting for the client: a message cut in the middle was not received; it is resent.
+                break;
+            }
+
+            if (next is null)
+            {
+                yield break;
+            }
+
+            read++;
+            yield return next;
         }
+
+        while (TryReadBufferedMessage(parser, out var buffered, out var ended))
+        {
+            if (buffered is null)
+            {
+                Debug.Assert(ended, "no message without the end of the stream");
+                yield break;
+            }
+
+            read++;
+            yield return buffered;
+        }
+
+        throw new GrpcServerStoppingException(read);
     }
 
     /// <summary>Writes one message; <paramref name="flush"/> sends it now (streaming) rather than with the trailers (unary).</summary>
@@ -212,6 +258,47 @@ internal sealed class GrpcCall
             {
                 reader.AdvanceTo(consumed, examined);
             }
+        }
+    }
+
+    /// <summary>
+    /// Reads the next message if it is already here in whole, without waiting: true with the message, true with
+    /// null and <paramref name="ended"/> when the client has ended its stream, false when more must arrive first.
+    /// </summary>
+    private bool TryReadBufferedMessage<T>(MessageParser<T> parser, out T? message, out bool ended)
+        where T : class, IMessage<T>
+    {
+        message = null;
+        ended = false;
+        var reader = _http.Request.BodyReader;
+        if (!reader.TryRead(out var result))
+        {
+            return false;
+        }
+
+        var buffer = result.Buffer;
+        var consumed = buffer.Start;
+        var examined = buffer.End;
+        try
+        {
+            if (TryReadFrame(buffer, out var payload))
+            {
+                consumed = examined = payload.End;
+                message = Parse(parser, payload);
+                return true;
+            }
+
+            if (result.IsCompleted && !buffer.IsEmpty)
+            {
+                throw new GrpcException(StatusCode.Internal, "Incomplete message: the request ended inside a length-prefixed message.");
+            }
+
+            ended = result.IsCompleted;
+            return ended;
+        }
+        finally
+        {
+            reader.AdvanceTo(consumed, examined);
         }
     }
 
