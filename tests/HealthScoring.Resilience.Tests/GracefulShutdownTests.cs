@@ -16,7 +16,7 @@ namespace HealthScoring.Resilience.Tests;
 /// </summary>
 public sealed partial class GracefulShutdownTests(PostgresSchemaFixture fixture) : IClassFixture<PostgresSchemaFixture>
 {
-    private const int Calls = 20_000;
+    private const int Calls = 9_000;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -42,7 +42,9 @@ public sealed partial class GracefulShutdownTests(PostgresSchemaFixture fixture)
         var httpProbe = Enumerable.Range(ingest.LaneCalls, 100).ToList();
         var streamProbe = Enumerable.Range(ingest.LaneCalls + 100, 100).ToList();
 
+        var phases = System.Diagnostics.Stopwatch.StartNew();
         await using var host = await SustainedIngest.StartHostAsync(fixture.Schema, settings, Ct);
+        Log($"host started in {phases.Elapsed.TotalSeconds:F1} s");
         var key = await SustainedIngest.CreateWriteKeyAsync(fixture.DataSource, fixture.Schema, Ct);
         ingest.Start(host, key);
         await ingest.WaitForAcknowledgedAsync(3_000, perLane: 4, Ct);
@@ -54,6 +56,8 @@ public sealed partial class GracefulShutdownTests(PostgresSchemaFixture fixture)
         await WaitUntilStoredAsync(stored, workload, streamProbe);
         await using var http = await HeldHttpRequest.OpenAsync(host.RestUrl, key, workload.SegmentBatchJson(httpProbe[0], httpProbe.Count), Ct);
 
+        Log($"{ingest.AcknowledgedEvents:N0} events acknowledged and both probes in flight after {phases.Elapsed.TotalSeconds:F1} s; SIGTERM");
+        phases.Restart();
         await host.TerminateAsync();
         await WaitUntilRefusedAsync(host.RestUrl);
         var (httpStatus, httpBody) = await http.FinishAsync(Ct);
@@ -65,9 +69,10 @@ public sealed partial class GracefulShutdownTests(PostgresSchemaFixture fixture)
             exitCode = await host.WaitForExitAsync(hangGuard.Token);
         }
 
+        Log($"the host exited {phases.Elapsed.TotalSeconds:F1} s after the SIGTERM");
         await ingest.StopAsync();
         var output = host.OutputTail();
-        TestContext.Current.TestOutputHelper?.WriteLine(string.Join(Environment.NewLine, ingest.Lanes));
+        Log(string.Join(Environment.NewLine, ingest.Lanes));
 
         exitCode.ShouldBe(0, output);
         httpStatus.ShouldBe(200, $"the batch in flight at the SIGTERM is answered: {httpBody}");
@@ -93,7 +98,7 @@ public sealed partial class GracefulShutdownTests(PostgresSchemaFixture fixture)
         // The projection's aggregates hold exactly the events up to its checkpoint: nothing after it, none missing.
         var projected = (await stored.DailyEventsAsync(Ct)).Values.Sum(v => (long)v);
         projected.ShouldBe(await stored.AccountTracksUpToAsync(stops[AccountDailyProjection.SubscriptionName], Ct));
-        TestContext.Current.TestOutputHelper?.WriteLine($"{acknowledged.Count:N0} events acknowledged; the projection had handled {projected:N0} at the stop");
+        Log($"{acknowledged.Count:N0} events acknowledged; the projection had handled {projected:N0} at the stop");
 
         // The order: no new connections, requests finished, the publisher checkpoints before the bus stops, the
         // projection after it, the store last.
@@ -102,6 +107,8 @@ public sealed partial class GracefulShutdownTests(PostgresSchemaFixture fixture)
         Position(output, "Bus stopped").ShouldBeLessThan(Position(output, $"Subscription {AccountDailyProjection.SubscriptionName} stopped"));
         Position(output, $"Subscription {AccountDailyProjection.SubscriptionName} stopped").ShouldBeLessThan(Position(output, "Requests and background services stopped"));
     }
+
+    private static void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
 
     [GeneratedRegex(@"Subscription (\S+) stopped; its checkpoint is (\d+)/(\d+)")]
     private static partial Regex StoppedAt();

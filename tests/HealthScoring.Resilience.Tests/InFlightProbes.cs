@@ -35,10 +35,19 @@ internal sealed class HeldHttpRequest : IAsyncDisposable
     public static async Task<HeldHttpRequest> OpenAsync(Uri restUrl, string writeKey, byte[] body, CancellationToken cancellationToken)
     {
         var tcp = new TcpClient();
-        var held = new HeldHttpRequest(tcp, body);
         try
         {
             await tcp.ConnectAsync(restUrl.Host, restUrl.Port, cancellationToken);
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+
+        var held = new HeldHttpRequest(tcp, body);
+        try
+        {
             var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes(writeKey + ":"));
             var head = string.Create(CultureInfo.InvariantCulture,
                 $"POST /v1/batch HTTP/1.1\r\nHost: {restUrl.Authority}\r\nAuthorization: Basic {basic}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
