@@ -108,7 +108,9 @@ public sealed partial class GracefulShutdownTests(PostgresSchemaFixture fixture)
         Position(output, $"Subscription {AccountDailyProjection.SubscriptionName} stopped").ShouldBeLessThan(Position(output, "Requests and background services stopped"));
     }
 
-    private static void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine(line);
+    private readonly System.Diagnostics.Stopwatch _sinceStart = System.Diagnostics.Stopwatch.StartNew();
+
+    private void Log(string line) => TestContext.Current.TestOutputHelper?.WriteLine($"[{_sinceStart.Elapsed.TotalSeconds,5:F1} s] {line}");
 
     [GeneratedRegex(@"Subscription (\S+) stopped; its checkpoint is (\d+)/(\d+)")]
     private static partial Regex StoppedAt();
@@ -142,8 +144,9 @@ public sealed partial class GracefulShutdownTests(PostgresSchemaFixture fixture)
             {
                 await tcp.ConnectAsync(url.Host, url.Port, guard.Token);
             }
-            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset)
             {
+                // Refused: the listener is closed. Reset: it closed with this connection still in its backlog.
                 return;
             }
 

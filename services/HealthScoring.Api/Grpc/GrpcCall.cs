@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Http.Features;
@@ -234,29 +235,11 @@ internal sealed class GrpcCall
         var reader = _http.Request.BodyReader;
         while (true)
         {
-            var result = await reader.ReadAsync(cancellationToken);
-            var buffer = result.Buffer;
-            var consumed = buffer.Start;
-            var examined = buffer.End;
-            try
+            // DATA frame boundaries say nothing about message boundaries: buffer until a whole message is here.
+            var (message, _, decided) = Take(reader, await reader.ReadAsync(cancellationToken), parser);
+            if (decided)
             {
-                // DATA frame boundaries say nothing about message boundaries: buffer until a whole message is here.
-                if (TryReadFrame(buffer, out var payload))
-                {
-                    consumed = examined = payload.End;
-                    return Parse(parser, payload);
-                }
-
-                if (result.IsCompleted)
-                {
-                    return buffer.IsEmpty
-                        ? null
-                        : throw new GrpcException(StatusCode.Internal, "Incomplete message: the request ended inside a length-prefixed message.");
-                }
-            }
-            finally
-            {
-                reader.AdvanceTo(consumed, examined);
+                return message;
             }
         }
     }
@@ -276,6 +259,17 @@ internal sealed class GrpcCall
             return false;
         }
 
+        (message, ended, var decided) = Take(reader, result, parser);
+        return decided;
+    }
+
+    /// <summary>
+    /// One look at what has arrived: a whole message (consumed), or the end of the stream, or neither yet
+    /// (<c>Decided</c> false: the caller waits for more).
+    /// </summary>
+    private (T? Message, bool Ended, bool Decided) Take<T>(PipeReader reader, ReadResult result, MessageParser<T> parser)
+        where T : class, IMessage<T>
+    {
         var buffer = result.Buffer;
         var consumed = buffer.Start;
         var examined = buffer.End;
@@ -284,17 +278,17 @@ internal sealed class GrpcCall
             if (TryReadFrame(buffer, out var payload))
             {
                 consumed = examined = payload.End;
-                message = Parse(parser, payload);
-                return true;
+                return (Parse(parser, payload), false, true);
             }
 
-            if (result.IsCompleted && !buffer.IsEmpty)
+            if (result.IsCompleted)
             {
-                throw new GrpcException(StatusCode.Internal, "Incomplete message: the request ended inside a length-prefixed message.");
+                return buffer.IsEmpty
+                    ? (null, true, true)
+                    : throw new GrpcException(StatusCode.Internal, "Incomplete message: the request ended inside a length-prefixed message.");
             }
 
-            ended = result.IsCompleted;
-            return ended;
+            return (null, false, false);
         }
         finally
         {
