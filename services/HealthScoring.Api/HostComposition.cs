@@ -20,6 +20,8 @@ public static class HostComposition
 {
     public static WebApplicationBuilder AddHealthScoringHost(this WebApplicationBuilder builder)
     {
+        // First: its hosted service stops last (see GracefulShutdown for the order of the whole shutdown).
+        builder.AddGracefulShutdown();
         builder.Services.AddProblemDetails();
         builder.AddHealthScoringCore();
         builder.AddBackPressure();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using HealthScoring.Testing;
 using Npgsql;
 
 namespace HealthScoring.Benchmarks;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using HealthScoring.EventStore;
 using HealthScoring.EventStore.Schema;
+using HealthScoring.Testing;
 using Npgsql;
 
 namespace HealthScoring.Benchmarks;

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using HealthScoring.Models;
 using HealthScoring.Models.Trees;
+using HealthScoring.Testing;
 
 namespace HealthScoring.Benchmarks;
 

@@ -1,3 +1,5 @@
+using HealthScoring.Testing;
+
 namespace HealthScoring.Benchmarks;
 
 /// <summary>One benchmark of the suite; Program.cs lists them and runs them in order within one process.</summary>

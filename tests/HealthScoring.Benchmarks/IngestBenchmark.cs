@@ -4,6 +4,7 @@ using System.Text.Json;
 using HealthScoring.Api.Ingestion;
 using HealthScoring.Api.Tenancy;
 using HealthScoring.EventStore;
+using HealthScoring.Testing;
 using Npgsql;
 
 namespace HealthScoring.Benchmarks;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using HealthScoring.Benchmarks;
+using HealthScoring.Testing;
 
 // The suite, in run order. A new benchmark is one IBenchmark file plus one line here; its results land in the
 // same results file.

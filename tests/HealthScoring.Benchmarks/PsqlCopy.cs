@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using HealthScoring.Testing;
 using Npgsql;
 
 namespace HealthScoring.Benchmarks;

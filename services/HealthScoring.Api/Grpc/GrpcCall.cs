@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Http.Features;
@@ -68,7 +70,8 @@ internal sealed class GrpcCall
             cancellation.CancelAfter(timeout);
         }
 
-        var call = new GrpcCall(http, options, new GrpcCallContext(http, cancellation.Token, deadline));
+        var stopping = http.RequestServices.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+        var call = new GrpcCall(http, options, new GrpcCallContext(http, cancellation.Token, deadline) { ServerStopping = stopping });
         (StatusCode Code, string Message, Google.Rpc.Status? Details, TimeSpan? RetryAfter) status = (StatusCode.Ok, "", null, null);
         try
         {
@@ -82,6 +85,11 @@ internal sealed class GrpcCall
         catch (GrpcException ex)
         {
             status = (ex.StatusCode, ex.Message, ex.Details, ex.RetryAfter);
+        }
+        catch (GrpcServerStoppingException ex)
+        {
+            // A client stream the handler did not finish itself: what it read was handled, the rest is the client's to resend.
+            status = (StatusCode.Unavailable, ex.Message, null, null);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -145,15 +153,54 @@ internal sealed class GrpcCall
             : throw new GrpcException(StatusCode.Unimplemented, "The request carried more than one message; this method takes exactly one.");
     }
 
-    /// <summary>Reads the request messages of a client-streaming call as they arrive.</summary>
+    /// <summary>
+    /// Reads the request messages of a client-streaming call as they arrive. Once the server is stopping
+    /// (<see cref="GrpcCallContext.ServerStopping"/>) it yields only the whole messages already received; if the
+    /// client had ended its stream by then, the sequence ends as usual, otherwise it throws
+    /// <see cref="GrpcServerStoppingException"/> after them, so that a client that keeps its stream open cannot hold
+    /// the shutdown up.
+    /// </summary>
     public async IAsyncEnumerable<T> ReadAllMessagesAsync<T>(MessageParser<T> parser, [EnumeratorCancellation] CancellationToken cancellationToken = default)
         where T : class, IMessage<T>
     {
-        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(Context.CancellationToken, cancellationToken);
-        while (await ReadMessageAsync(parser, cancellation.Token) is { } message)
+        var stopping = Context.ServerStopping;
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(Context.CancellationToken, cancellationToken, stopping);
+        var read = 0;
+        while (!stopping.IsCancellationRequested)
         {
-            yield return message;
+            T? next;
+            try
+            {
+                next = await ReadMessageAsync(parser, cancellation.Token);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested && !Context.CancellationToken.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // Stopping while waiting for the client: a message cut in the middle was not received; it is resent.
+                break;
+            }
+
+            if (next is null)
+            {
+                yield break;
+            }
+
+            read++;
+            yield return next;
         }
+
+        while (TryReadBufferedMessage(parser, out var buffered, out var ended))
+        {
+            if (buffered is null)
+            {
+                Debug.Assert(ended, "no message without the end of the stream");
+                yield break;
+            }
+
+            read++;
+            yield return buffered;
+        }
+
+        throw new GrpcServerStoppingException(read);
     }
 
     /// <summary>Writes one message; <paramref name="flush"/> sends it now (streaming) rather than with the trailers (unary).</summary>
@@ -206,30 +253,64 @@ internal sealed class GrpcCall
         var reader = _http.Request.BodyReader;
         while (true)
         {
-            var result = await reader.ReadAsync(cancellationToken);
-            var buffer = result.Buffer;
-            var consumed = buffer.Start;
-            var examined = buffer.End;
-            try
+            // DATA frame boundaries say nothing about message boundaries: buffer until a whole message is here.
+            var (message, _, decided) = Take(reader, await reader.ReadAsync(cancellationToken), parser);
+            if (decided)
             {
-                // DATA frame boundaries say nothing about message boundaries: buffer until a whole message is here.
-                if (TryReadFrame(buffer, out var payload))
-                {
-                    consumed = examined = payload.End;
-                    return Parse(parser, payload);
-                }
+                return message;
+            }
+        }
+    }
 
-                if (result.IsCompleted)
-                {
-                    return buffer.IsEmpty
-                        ? null
-                        : throw new GrpcException(StatusCode.Internal, "Incomplete message: the request ended inside a length-prefixed message.");
-                }
-            }
-            finally
+    /// <summary>
+    /// Reads the next message if it is already here in whole, without waiting: true with the message, true with
+    /// null and <paramref name="ended"/> when the client has ended its stream, false when more must arrive first.
+    /// </summary>
+    private bool TryReadBufferedMessage<T>(MessageParser<T> parser, out T? message, out bool ended)
+        where T : class, IMessage<T>
+    {
+        message = null;
+        ended = false;
+        var reader = _http.Request.BodyReader;
+        if (!reader.TryRead(out var result))
+        {
+            return false;
+        }
+
+        (message, ended, var decided) = Take(reader, result, parser);
+        return decided;
+    }
+
+    /// <summary>
+    /// One look at what has arrived: a whole message (consumed), or the end of the stream, or neither yet
+    /// (<c>Decided</c> false: the caller waits for more).
+    /// </summary>
+    private (T? Message, bool Ended, bool Decided) Take<T>(PipeReader reader, ReadResult result, MessageParser<T> parser)
+        where T : class, IMessage<T>
+    {
+        var buffer = result.Buffer;
+        var consumed = buffer.Start;
+        var examined = buffer.End;
+        try
+        {
+            if (TryReadFrame(buffer, out var payload))
             {
-                reader.AdvanceTo(consumed, examined);
+                consumed = examined = payload.End;
+                return (Parse(parser, payload), false, true);
             }
+
+            if (result.IsCompleted)
+            {
+                return buffer.IsEmpty
+                    ? (null, true, true)
+                    : throw new GrpcException(StatusCode.Internal, "Incomplete message: the request ended inside a length-prefixed message.");
+            }
+
+            return (null, false, false);
+        }
+        finally
+        {
+            reader.AdvanceTo(consumed, examined);
         }
     }
 

@@ -23,6 +23,13 @@ public sealed class GrpcCallContext
     /// <summary>Fires when the client cancels (or disconnects) or the deadline passes. Pass it to everything the handler awaits.</summary>
     public CancellationToken CancellationToken { get; }
 
+    /// <summary>
+    /// Fires when the host begins a graceful shutdown (<c>IHostApplicationLifetime.ApplicationStopping</c>). The call
+    /// itself goes on: a long-lived call ends on it by choice (a client stream's reader stops after the messages
+    /// already received; a live feed ends with UNAVAILABLE), so that the shutdown need not wait for clients.
+    /// </summary>
+    public CancellationToken ServerStopping { get; init; }
+
     /// <summary>When the client's <c>grpc-timeout</c> expires; null when it sent none.</summary>
     public DateTimeOffset? Deadline { get; }
 

@@ -43,10 +43,22 @@ public static class IngestGrpcService
         var caller = await AuthenticateAsync(context);
         var total = IngestOutcome.Empty;
         var count = 0;
-        await foreach (var request in requests.WithCancellation(context.CancellationToken))
+        try
         {
-            total = total.Add(await caller.IngestAsync(request, count, context.CancellationToken));
-            count += request.Messages.Count;
+            await foreach (var request in requests.WithCancellation(context.CancellationToken))
+            {
+                total = total.Add(await caller.IngestAsync(request, count, context.CancellationToken));
+                count += request.Messages.Count;
+            }
+        }
+        catch (GrpcServerStoppingException stopped)
+        {
+            // The host is shutting down with the stream still open: answer what was read (committed, so durable),
+            // and leave the rest to the client's retry. UNAVAILABLE, not OK: an OK would let a client take the
+            // messages it wrote after the last one read as delivered.
+            var message = $"The server is shutting down: the first {stopped.MessagesRead} request message(s) of this stream ({count} events) were handled and are durable " +
+                "(their counts are in the details); the rest were not read: send them again.";
+            throw new GrpcException(StatusCode.Unavailable, message, Details(total, Response(total)));
         }
 
         return Answer(total, count);
@@ -72,25 +84,41 @@ public static class IngestGrpcService
 
     private static IngestResponse Answer(IngestOutcome outcome, int count)
     {
-        var response = new IngestResponse { Accepted = outcome.Accepted, Duplicates = outcome.Duplicates, Unassigned = outcome.Unassigned };
-        response.Errors.AddRange(outcome.Errors.Select(e => new Contracts.V1.ItemError { Index = e.Index, Field = e.Field, Reason = e.Reason }));
+        var response = Response(outcome);
         if (outcome.Errors.Count == 0)
         {
             return response;
         }
 
-        var badRequest = new Google.Rpc.BadRequest();
-        badRequest.FieldViolations.AddRange(outcome.Errors.Select(e => new Google.Rpc.BadRequest.Types.FieldViolation
-        {
-            Field = string.IsNullOrEmpty(e.Field) ? $"messages[{e.Index}]" : $"messages[{e.Index}].{e.Field}",
-            Description = e.Reason,
-        }));
         var rejected = outcome.Errors.Select(e => e.Index).Distinct().Count();
         var message = $"{rejected} of {count} message(s) were rejected; the other {count - rejected} were stored (or already had been).";
-        var status = new Google.Rpc.Status { Code = (int)StatusCode.InvalidArgument, Message = message };
-        status.Details.Add(Any.Pack(badRequest));
+        throw new GrpcException(StatusCode.InvalidArgument, message, Details(outcome, response));
+    }
+
+    private static IngestResponse Response(IngestOutcome outcome)
+    {
+        var response = new IngestResponse { Accepted = outcome.Accepted, Duplicates = outcome.Duplicates, Unassigned = outcome.Unassigned };
+        response.Errors.AddRange(outcome.Errors.Select(e => new Contracts.V1.ItemError { Index = e.Index, Field = e.Field, Reason = e.Reason }));
+        return response;
+    }
+
+    /// <summary>The rich status: a google.rpc.BadRequest naming each rejected item (when any), then the <see cref="IngestResponse"/>.</summary>
+    private static Google.Rpc.Status Details(IngestOutcome outcome, IngestResponse response)
+    {
+        var status = new Google.Rpc.Status();
+        if (outcome.Errors.Count > 0)
+        {
+            var badRequest = new Google.Rpc.BadRequest();
+            badRequest.FieldViolations.AddRange(outcome.Errors.Select(e => new Google.Rpc.BadRequest.Types.FieldViolation
+            {
+                Field = string.IsNullOrEmpty(e.Field) ? $"messages[{e.Index}]" : $"messages[{e.Index}].{e.Field}",
+                Description = e.Reason,
+            }));
+            status.Details.Add(Any.Pack(badRequest));
+        }
+
         status.Details.Add(Any.Pack(response));
-        throw new GrpcException(StatusCode.InvalidArgument, message, status);
+        return status;
     }
 
     private static List<ParsedItem> Read(IngestBatchRequest request, int offset)

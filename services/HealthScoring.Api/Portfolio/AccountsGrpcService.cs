@@ -119,9 +119,12 @@ public static class AccountsGrpcService
         // Headers go out once the feed listens and this watcher is in it: from then on the client misses nothing.
         await feed.WhenListeningAsync(context.CancellationToken);
         await context.WriteResponseHeadersAsync();
+        // A live feed has no end of its own: a graceful shutdown ends it (UNAVAILABLE: watch again, elsewhere or after
+        // the restart) rather than wait for the client until the shutdown timeout cuts it.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, context.ServerStopping);
         try
         {
-            await foreach (var change in watcher.Changes.ReadAllAsync(context.CancellationToken))
+            await foreach (var change in watcher.Changes.ReadAllAsync(stopping.Token))
             {
                 await responses.WriteAsync(ToProto(change));
             }
@@ -129,6 +132,10 @@ public static class AccountsGrpcService
         catch (HealthFeedInterruptedException ex)
         {
             throw new GrpcException(StatusCode.Unavailable, ex.Message);
+        }
+        catch (OperationCanceledException) when (context.ServerStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw new GrpcException(StatusCode.Unavailable, "The server is shutting down; watch again to resume.");
         }
     }
 

@@ -89,7 +89,8 @@ public sealed record SubscriptionOptions
 /// Runs one subscription: takes the lead through a session advisory lock (only one instance processes), loads
 /// the durable checkpoint, hands batches of the log to the handler in order, and saves the checkpoint after each
 /// batch. A failed batch is retried from the checkpoint after a backoff; a standby instance takes over when the
-/// leader's connection goes away.
+/// leader's connection goes away. <see cref="StopAsync"/> is graceful: the batch in progress is finished and
+/// checkpointed, so a restart handles nothing twice.
 /// </summary>
 public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
 {
@@ -101,6 +102,7 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
     private readonly string _schema;
     private readonly string _lockKey;
     private CancellationTokenSource? _stopping;
+    private CancellationTokenSource? _stopRequested;
     private Task? _loop;
     private readonly OutageLog _outage = new();
     private volatile bool _isLeader;
@@ -144,40 +146,62 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
         }
 
         _stopping = new CancellationTokenSource();
-        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        _stopRequested = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        _loop = Task.Run(() => RunAsync(_stopRequested.Token, _stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
     /// <summary>
-    /// Stops the loop. A batch in progress is cancelled and not checkpointed, so it is delivered again on the
-    /// next start, here or on another instance. The lead is released.
+    /// Stops the loop gracefully: it stops waiting at once, but a batch in progress is finished and checkpointed
+    /// first, and a position reached by skipping events (a filtered subscription) is saved, so the checkpoint is the
+    /// position of the last event handled. When <paramref name="cancellationToken"/> fires first (the host's shutdown
+    /// timeout), the batch is cancelled instead and not checkpointed: it is delivered again on the next start, here
+    /// or on another instance. The lead is released.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         var stopping = _stopping;
-        if (_loop is null || stopping is null)
+        var stopRequested = _stopRequested;
+        if (_loop is null || stopping is null || stopRequested is null)
         {
             return;
         }
 
         try
         {
-            await stopping.CancelAsync();
+            await stopRequested.CancelAsync();
         }
         catch (ObjectDisposedException)
         {
             return;
         }
 
-        await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await using (cancellationToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), stopping))
+        {
+            await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
-    /// <inheritdoc />
+    /// <summary>Stops at once: a batch in progress is cancelled and not checkpointed (see <see cref="StopAsync"/>).</summary>
     public async ValueTask DisposeAsync()
     {
+        var stopping = _stopping;
+        if (stopping is not null)
+        {
+            try
+            {
+                await stopping.CancelAsync();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Disposed already.
+            }
+        }
+
         await StopAsync(CancellationToken.None);
 
         // The host may still call StopAsync after the container has disposed us: it then finds nothing to stop.
+        Interlocked.Exchange(ref _stopRequested, null)?.Dispose();
         Interlocked.Exchange(ref _stopping, null)?.Dispose();
     }
 
@@ -197,17 +221,19 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
         return new LogPosition(await reader.GetFieldValueAsync<ulong>(0, cancellationToken), await reader.GetFieldValueAsync<long>(1, cancellationToken));
     }
 
-    private async Task RunAsync(CancellationToken stopping)
+    /// <param name="stopRequested">Ends waits and the loop between batches (a graceful stop).</param>
+    /// <param name="stopping">Cancels everything, a batch in progress too (a hard stop); it also fires <paramref name="stopRequested"/>.</param>
+    private async Task RunAsync(CancellationToken stopRequested, CancellationToken stopping)
     {
         var backoff = _options.ErrorBackoff;
-        while (!stopping.IsCancellationRequested)
+        while (!stopRequested.IsCancellationRequested)
         {
             try
             {
-                await using var leadership = await _dataSource.OpenConnectionAsync(stopping);
+                await using var leadership = await _dataSource.OpenConnectionAsync(stopRequested);
                 try
                 {
-                    await AcquireLeadershipAsync(leadership, stopping);
+                    await AcquireLeadershipAsync(leadership, stopRequested);
                     _isLeader = true;
                     _logger.LogInformation("Subscription {Subscription} is led by this instance", Name);
                     if (_outage.Succeeded() is { } outage)
@@ -215,7 +241,7 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
                         _logger.LogInformation("Subscription {Subscription} reached PostgreSQL again after {Outage}", Name, outage);
                     }
 
-                    await ProcessAsLeaderAsync(leadership, () => backoff = _options.ErrorBackoff, stopping);
+                    await ProcessAsLeaderAsync(leadership, () => backoff = _options.ErrorBackoff, untilCaughtUp: false, stopRequested, stopping);
                 }
                 finally
                 {
@@ -223,7 +249,7 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
                     await ReleaseAsync(leadership);
                 }
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (stopRequested.IsCancellationRequested)
             {
                 break;
             }
@@ -235,7 +261,7 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
                     _logger.LogWarning("Subscription {Subscription} lost PostgreSQL at {Position} ({Failure}); it resumes from its checkpoint when the database is back", Name, _position, ex.GetType().Name);
                 }
 
-                if (!await PauseAsync(backoff, stopping))
+                if (!await PauseAsync(backoff, stopRequested))
                 {
                     break;
                 }
@@ -245,7 +271,7 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
             catch (Exception ex)
             {
                 _logger.LogError(ex, "Subscription {Subscription} failed at {Position}; retrying from its checkpoint in {Backoff}", Name, _position, backoff);
-                if (!await PauseAsync(backoff, stopping))
+                if (!await PauseAsync(backoff, stopRequested))
                 {
                     break;
                 }
@@ -312,7 +338,7 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
             }
 
             var before = EventsProcessed;
-            await ProcessAsLeaderAsync(leadership, () => progress?.Report(EventsProcessed - before), cancellationToken, untilCaughtUp: true);
+            await ProcessAsLeaderAsync(leadership, () => progress?.Report(EventsProcessed - before), untilCaughtUp: true, CancellationToken.None, cancellationToken);
             return EventsProcessed - before;
         }
         finally
@@ -326,7 +352,12 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
             ? _store.ReadAllOfTypesAsync(after, maxCount, types, null, _options.Omit, cancellationToken)
             : _store.ReadAllAsync(after, maxCount, null, _options.Omit, cancellationToken);
 
-    private async Task ProcessAsLeaderAsync(NpgsqlConnection leadership, Action onSuccess, CancellationToken stopping, bool untilCaughtUp = false)
+    /// <param name="leadership">The connection holding the lead.</param>
+    /// <param name="onSuccess">Called after each batch handled.</param>
+    /// <param name="untilCaughtUp">Returns once the log is handled to its end (a catch-up), instead of following it.</param>
+    /// <param name="stopRequested">Ends the loop between batches (after saving a skipped-to position) and cuts waits short.</param>
+    /// <param name="stopping">Cancels everything, a batch in progress too.</param>
+    private async Task ProcessAsLeaderAsync(NpgsqlConnection leadership, Action onSuccess, bool untilCaughtUp, CancellationToken stopRequested, CancellationToken stopping)
     {
         _position = await ReadCheckpointAsync(_dataSource, new EventStoreOptions { Schema = _schema }, Name, stopping) ?? LogPosition.Start;
         // A catch-up handles everything appended before it began, including events still hidden behind a
@@ -334,8 +365,24 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
         var horizon = untilCaughtUp ? await LogHorizon.NowAsync(_dataSource, stopping) : 0;
         await using var heartbeat = new NpgsqlCommand("select 1", leadership);
         var skippedSaved = Stopwatch.GetTimestamp();
+        var saved = _position;
+        using var waits = CancellationTokenSource.CreateLinkedTokenSource(stopping, stopRequested);
         while (!stopping.IsCancellationRequested)
         {
+            if (stopRequested.IsCancellationRequested)
+            {
+                // A graceful stop: the last batch is checkpointed; a position reached by skipping is saved now, so
+                // that the checkpoint is where this instance really stopped.
+                if (_position > saved)
+                {
+                    await using var connection = await _dataSource.OpenConnectionAsync(stopping);
+                    await SaveCheckpointAsync(connection, null, _position, 0, stopping);
+                }
+
+                _logger.LogInformation("Subscription {Subscription} stopped; its checkpoint is {TransactionId}/{Sequence}", Name, _position.TransactionId, _position.Sequence);
+                return;
+            }
+
             var readStarted = Stopwatch.GetTimestamp();
             var page = await ReadAsync(_position, _options.BatchSize, stopping);
             if (page.Events.Count == 0 && page.LastPosition > _position)
@@ -349,6 +396,7 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
                     await using var connection = await _dataSource.OpenConnectionAsync(stopping);
                     await SaveCheckpointAsync(connection, null, _position, 0, stopping);
                     skippedSaved = Stopwatch.GetTimestamp();
+                    saved = _position;
                 }
 
                 continue;
@@ -376,7 +424,7 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
             {
                 // Caught up: make sure we still hold the lead (the connection holding the lock is alive), then wait.
                 await heartbeat.ExecuteScalarAsync(stopping);
-                await Task.Delay(_options.PollInterval, stopping);
+                await WaitAsync(_options.PollInterval, waits.Token);
                 continue;
             }
 
@@ -402,7 +450,7 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
                 await SaveCheckpointAsync(connection, null, page.LastPosition, page.Events.Count, stopping);
             }
 
-            _position = page.LastPosition;
+            _position = saved = page.LastPosition;
             Interlocked.Add(ref _processed, page.Events.Count);
             onSuccess();
             _logger.LogDebug("Subscription {Subscription} handled {Count} events up to {Position} in {Elapsed}", Name, page.Events.Count, _position, Stopwatch.GetElapsedTime(started));
@@ -411,19 +459,39 @@ public sealed class SubscriptionRunner : IHostedService, IAsyncDisposable
                 continue;
             }
 
-            if (_handler is IPacedSubscriptionHandler paced)
+            try
             {
-                await paced.PaceAsync(page.Events.Count, Stopwatch.GetElapsedTime(readStarted), stopping);
-            }
+                if (_handler is IPacedSubscriptionHandler paced)
+                {
+                    await paced.PaceAsync(page.Events.Count, Stopwatch.GetElapsedTime(readStarted), waits.Token);
+                }
 
-            if (page.Events.Count < _options.BatchSize && _options.SettleDelay > TimeSpan.Zero)
+                if (page.Events.Count < _options.BatchSize && _options.SettleDelay > TimeSpan.Zero)
+                {
+                    await Task.Delay(_options.SettleDelay, waits.Token);
+                }
+            }
+            catch (OperationCanceledException) when (waits.IsCancellationRequested)
             {
-                await Task.Delay(_options.SettleDelay, stopping);
+                // A stop cut the pause short: the loop decides what comes next.
             }
         }
     }
 
     private static readonly TimeSpan SkippedCheckpointInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>Waits <paramref name="delay"/>, or less when <paramref name="cancellationToken"/> fires (no exception: the caller's loop decides).</summary>
+    private static async Task WaitAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Woken early.
+        }
+    }
 
     private async Task<bool> SaveCheckpointAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, LogPosition position, int count, CancellationToken cancellationToken)
     {

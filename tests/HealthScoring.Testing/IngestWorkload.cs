@@ -9,7 +9,7 @@ using HealthScoring.Api.Ingestion;
 using HealthScoring.Contracts.V1;
 using HealthScoring.EventStore;
 
-namespace HealthScoring.Benchmarks;
+namespace HealthScoring.Testing;
 
 /// <summary>One generated Segment <c>track</c> call, held compactly (the default workload is a million of them).</summary>
 /// <param name="MessageId">Segment's messageId (a random UUID, as Segment's libraries send).</param>

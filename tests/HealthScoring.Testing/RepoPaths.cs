@@ -1,4 +1,4 @@
-namespace HealthScoring.Benchmarks;
+namespace HealthScoring.Testing;
 
 /// <summary>Where the repository is, for the results file and the API's build output.</summary>
 public static class RepoPaths

@@ -1,19 +1,19 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using HealthScoring.Testing;
 
-namespace HealthScoring.Benchmarks;
+namespace HealthScoring.Testing;
 
 /// <summary>
-/// The real API host (services/HealthScoring.Api, Release build output) run as a child process with
+/// The real API host (services/HealthScoring.Api's build output) run as a child process with
 /// <c>dotnet HealthScoring.Api.dll</c>, configured by environment variables only: REST on one free loopback port,
 /// the HTTP/2-only gRPC endpoint on another. Ready once <c>/health/ready</c> answers 200 (the host migrates the
-/// schema on start). Disposing stops it (SIGTERM, then SIGKILL after 10 s).
+/// schema on start). Benchmarks run the Release build, tests the build of their own configuration. Disposing
+/// stops it (SIGTERM, then SIGKILL after 10 s); <see cref="TerminateAsync"/> and <see cref="Kill"/> are for fault tests.
 /// </summary>
 public sealed class ApiHostProcess : IAsyncDisposable
 {
-    private const int OutputLines = 40;
+    private const int OutputLines = 400;
 
     private readonly Process _process;
     private readonly Queue<string> _output = new();
@@ -41,17 +41,34 @@ public sealed class ApiHostProcess : IAsyncDisposable
     /// <summary>The <c>application_name</c> of the host's PostgreSQL sessions.</summary>
     public const string ApplicationName = "healthscoring-bench-api";
 
-    /// <summary>The API's build output under the repository: <c>services/HealthScoring.Api/bin/Release/net10.0/HealthScoring.Api.dll</c>.</summary>
-    public static string DefaultDll(string repoRoot) =>
-        Path.Combine(repoRoot, "services", "HealthScoring.Api", "bin", "Release", "net10.0", "HealthScoring.Api.dll");
+    /// <summary>
+    /// The configuration this assembly was built in ("Debug" or "Release"): a test run's API build output is the
+    /// one of the same configuration (`make test` builds the whole solution in Debug first).
+    /// </summary>
+    public const string OwnConfiguration =
+#if DEBUG
+        "Debug";
+#else
+        "Release";
+#endif
 
-    /// <summary>Starts the host on <paramref name="schema"/> and waits until it is ready.</summary>
-    public static async Task<ApiHostProcess> StartAsync(string dll, string connectionString, string schema, ProgressLog log, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null)
+    /// <summary>The API's build output under the repository: <c>services/HealthScoring.Api/bin/{configuration}/net10.0/HealthScoring.Api.dll</c>.</summary>
+    public static string DefaultDll(string repoRoot, string configuration = "Release") =>
+        Path.Combine(repoRoot, "services", "HealthScoring.Api", "bin", configuration, "net10.0", "HealthScoring.Api.dll");
+
+    /// <summary>
+    /// Starts the host on <paramref name="schema"/> and waits until it is ready. <paramref name="settings"/> become
+    /// environment variables (<c>Section__Key</c>); <paramref name="applicationName"/> names its PostgreSQL sessions.
+    /// </summary>
+    public static async Task<ApiHostProcess> StartAsync(
+        string dll, string connectionString, string schema, ProgressLog log, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? settings = null,
+        string applicationName = ApplicationName)
     {
         ArgumentNullException.ThrowIfNull(log);
         if (!File.Exists(dll))
         {
-            throw new InvalidOperationException($"The API build output {dll} does not exist: build services/HealthScoring.Api in Release first.");
+            var configuration = Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(dll)));
+            throw new InvalidOperationException($"The API build output {dll} does not exist: build services/HealthScoring.Api in {configuration} first.");
         }
 
         var restUrl = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{LoopbackPorts.Free()}/"));
@@ -66,7 +83,7 @@ public sealed class ApiHostProcess : IAsyncDisposable
         };
         start.ArgumentList.Add(dll);
         // Named, so that the PostgreSQL CPU of the host's own backends can be told from other sessions'.
-        start.Environment["ConnectionStrings__EventStore"] = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = ApplicationName }.ConnectionString;
+        start.Environment["ConnectionStrings__EventStore"] = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = applicationName }.ConnectionString;
         start.Environment["EventStore__Schema"] = schema;
         start.Environment["ASPNETCORE_URLS"] = restUrl.GetLeftPart(UriPartial.Authority);
         start.Environment["Grpc__Url"] = grpcUrl.GetLeftPart(UriPartial.Authority);
@@ -95,7 +112,7 @@ public sealed class ApiHostProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The host's last lines of output (warnings and errors: it logs at Warning).</summary>
+    /// <summary>The host's last lines of output (warnings and errors: it logs at Warning unless told otherwise).</summary>
     public string OutputTail()
     {
         lock (_output)
@@ -113,6 +130,30 @@ public sealed class ApiHostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>True once the host process has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>
+    /// Sends SIGTERM, as a process manager does to stop a service: the host stops taking connections, finishes the
+    /// requests in flight and its background work, then exits (with 0 when all went well).
+    /// </summary>
+    public async Task TerminateAsync()
+    {
+        using var term = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", _process.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false })
+            ?? throw new InvalidOperationException("Could not run kill -TERM.");
+        await term.WaitForExitAsync(CancellationToken.None);
+    }
+
+    /// <summary>Sends SIGKILL (<c>kill -9</c>): the host dies at once, with whatever it had in flight.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: false);
+
+    /// <summary>Waits until the host has exited and returns its exit code (137 after <see cref="Kill"/>).</summary>
+    public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        await _process.WaitForExitAsync(cancellationToken);
+        return _process.ExitCode;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_stopped)
@@ -121,14 +162,7 @@ public sealed class ApiHostProcess : IAsyncDisposable
             if (!_process.HasExited)
             {
                 // Graceful first (the host drains its requests), then forced.
-                using (var term = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", _process.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false }))
-                {
-                    if (term is not null)
-                    {
-                        await term.WaitForExitAsync(CancellationToken.None);
-                    }
-                }
-
+                await TerminateAsync();
                 using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
                 try
                 {

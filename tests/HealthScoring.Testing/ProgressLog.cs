@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace HealthScoring.Benchmarks;
+namespace HealthScoring.Testing;
 
 /// <summary>
 /// Progress output that suits both a terminal (one line rewritten in place) and CI logs (plain lines, one per

@@ -7,7 +7,7 @@ using System.Text;
 using System.Text.Json;
 using HealthScoring.Contracts.V1;
 
-namespace HealthScoring.Benchmarks;
+namespace HealthScoring.Testing;
 
 /// <summary>Pre-built request payloads and how many events each holds; senders take them in order, each exactly once.</summary>
 public sealed class PayloadSet(IReadOnlyList<byte[]> payloads, IReadOnlyList<int> eventCounts)
@@ -21,6 +21,12 @@ public sealed class PayloadSet(IReadOnlyList<byte[]> payloads, IReadOnlyList<int
     public int TotalEvents { get; } = eventCounts.Sum();
 
     public long TotalBytes { get; } = payloads.Sum(p => (long)p.Length);
+
+    /// <summary>
+    /// The payloads were sent before (a fault test resends what was not acknowledged): their events may be stored
+    /// already, so a first answer may count duplicates.
+    /// </summary>
+    public bool Resent { get; init; }
 
     /// <summary>True once every payload was taken.</summary>
     public bool IsEmpty => Volatile.Read(ref _next) >= Payloads.Count - 1;
@@ -133,7 +139,8 @@ internal static class Retry
 /// </summary>
 public static class SegmentHttpLoad
 {
-    public static async Task<LoadOutcome> RunAsync(Uri restUrl, string writeKey, PayloadSet queue, int concurrency, ProgressLog log, CancellationToken cancellationToken)
+    /// <summary>Posts every payload of <paramref name="queue"/>; <paramref name="recorder"/>, when given, sees each acknowledgement and failure.</summary>
+    public static async Task<LoadOutcome> RunAsync(Uri restUrl, string writeKey, PayloadSet queue, int concurrency, ProgressLog log, CancellationToken cancellationToken, LoadRecorder? recorder = null)
     {
         ArgumentNullException.ThrowIfNull(queue);
         using var handler = new SocketsHttpHandler
@@ -153,6 +160,7 @@ public static class SegmentHttpLoad
 
         async Task<(HttpStatusCode? Status, byte[] Body, string? Error)> PostAsync(int index)
         {
+            recorder?.Sending();
             using var content = new ByteArrayContent(queue.Payloads[index]);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
             using var request = new HttpRequestMessage(HttpMethod.Post, batchUri) { Content = content };
@@ -182,7 +190,7 @@ public static class SegmentHttpLoad
                         var root = answer.RootElement;
                         var ok = root.TryGetProperty("accepted", out var a) & root.TryGetProperty("duplicates", out var d) & root.TryGetProperty("unassigned", out var u);
                         // Duplicates only where an earlier attempt of this very request may have stored the events.
-                        if (!ok || a.GetInt32() + d.GetInt32() != events || (attempt == 1 && d.GetInt32() != 0))
+                        if (!ok || a.GetInt32() + d.GetInt32() != events || (attempt == 1 && !queue.Resent && d.GetInt32() != 0))
                         {
                             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
                                 $"POST /v1/batch (request {index}, attempt {attempt}, {events} events) answered 200 with other counts: {Retry.Snippet(body)}"));
@@ -190,12 +198,14 @@ public static class SegmentHttpLoad
 
                         counters.Answered(a.GetInt32(), d.GetInt32(), u.GetInt32());
                         counters.Progress(events);
+                        recorder?.Acknowledged("http", [index]);
                         break;
                     }
 
                     var what = status is { } s
                         ? string.Create(CultureInfo.InvariantCulture, $"POST /v1/batch (request {index}, attempt {attempt}, {events} events) answered {(int)s}: {Retry.Snippet(body)}")
                         : string.Create(CultureInfo.InvariantCulture, $"POST /v1/batch (request {index}, attempt {attempt}, {events} events) failed: {error}");
+                    recorder?.Failed(new LoadFailure("http", what, status is null, status is { } code ? (int)code : null, null));
                     var retryable = status is null || (int)status >= 500 || status == HttpStatusCode.TooManyRequests;
                     if (!retryable || attempt == Retry.MaxAttempts)
                     {
@@ -233,6 +243,9 @@ public static class GrpcIngestLoad
 {
     public const string MethodPath = "/healthscoring.v1.Ingest/IngestStream";
 
+    /// <summary>The unary method, one request message per call (<see cref="RunAsync"/> with <c>unary: true</c>).</summary>
+    public const string UnaryMethodPath = "/healthscoring.v1.Ingest/IngestBatch";
+
     /// <summary>
     /// Messages per call before it is closed and answered: the API answers a stream only at its end, so this bounds
     /// what a failed call must send again (and how long the client waits for an acknowledgement).
@@ -241,9 +254,17 @@ public static class GrpcIngestLoad
 
     private static readonly HashSet<string> RetryableStatuses = ["2", "10", "13", "14"];
 
-    public static async Task<LoadOutcome> RunAsync(Uri grpcUrl, string key, PayloadSet queue, int calls, ProgressLog log, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends every payload of <paramref name="queue"/> on <paramref name="calls"/> concurrent IngestStream calls (or
+    /// IngestBatch calls, one message each, when <paramref name="unary"/>); <paramref name="recorder"/>, when given,
+    /// sees each acknowledgement and failure. A stream the server ended with UNAVAILABLE while shutting down counts
+    /// the messages its details say were handled as acknowledged, and sends the rest again.
+    /// </summary>
+    public static async Task<LoadOutcome> RunAsync(Uri grpcUrl, string key, PayloadSet queue, int calls, ProgressLog log, CancellationToken cancellationToken, LoadRecorder? recorder = null, bool unary = false)
     {
         ArgumentNullException.ThrowIfNull(queue);
+        var sender = unary ? "grpc-unary" : "grpc-stream";
+        var maxMessages = unary ? 1 : MaxMessagesPerCall;
         using var handler = new SocketsHttpHandler
         {
             UseProxy = false,
@@ -251,15 +272,16 @@ public static class GrpcIngestLoad
             PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
         };
         using var client = new HttpClient(handler, disposeHandler: false) { BaseAddress = grpcUrl, Timeout = Timeout.InfiniteTimeSpan };
-        var uri = new Uri(MethodPath, UriKind.Relative);
+        var uri = new Uri(unary ? UnaryMethodPath : MethodPath, UriKind.Relative);
 
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var clock = Stopwatch.StartNew();
         var counters = new LoadCounters(log, "grpc: sent", queue.TotalEvents, clock);
         var delivered = 0;
 
-        async Task<(string? Status, string? Message, IngestResponse? Answer, string? Error)> CallAsync(FramesContent content)
+        async Task<(string? Status, string? Message, IngestResponse? Answer, string? Error, Google.Rpc.Status? Details)> CallAsync(FramesContent content)
         {
+            recorder?.Sending();
             using var request = new HttpRequestMessage(HttpMethod.Post, uri)
             {
                 Version = HttpVersion.Version20,
@@ -276,20 +298,21 @@ public static class GrpcIngestLoad
                 // The status is in the trailers, or in the headers of a Trailers-Only answer (an error before any message).
                 var status = Header(response.TrailingHeaders, "grpc-status") ?? Header(response.Headers, "grpc-status");
                 var message = Header(response.TrailingHeaders, "grpc-message") ?? Header(response.Headers, "grpc-message");
+                var details = Header(response.TrailingHeaders, "grpc-status-details-bin") ?? Header(response.Headers, "grpc-status-details-bin");
                 if (response.StatusCode != HttpStatusCode.OK)
                 {
-                    return (status, $"HTTP {(int)response.StatusCode}", null, null);
+                    return (status, $"HTTP {(int)response.StatusCode}", null, null, null);
                 }
 
-                return (status, message is null ? null : Uri.UnescapeDataString(message), status == "0" ? ReadSingleResponse(body) : null, null);
+                return (status, message is null ? null : Uri.UnescapeDataString(message), status == "0" ? ReadSingleResponse(body) : null, null, details is null ? null : ParseDetails(details));
             }
             catch (HttpRequestException ex)
             {
-                return (null, null, null, ex.Message);
+                return (null, null, null, ex.Message, null);
             }
             catch (IOException ex)
             {
-                return (null, null, null, ex.Message);
+                return (null, null, null, ex.Message, null);
             }
         }
 
@@ -304,33 +327,58 @@ public static class GrpcIngestLoad
         async Task StreamOneCallAsync()
         {
             IReadOnlyList<int> resend = [];
+            if (unary)
+            {
+                // A unary call carries exactly one message: take it before calling, so that none goes out empty.
+                if (!queue.TryTake(out var only))
+                {
+                    return;
+                }
+
+                counters.Progress(queue.EventCounts[only]);
+                resend = [only];
+            }
+
             for (var attempt = 1; ; attempt++)
             {
-                using var content = new FramesContent(queue, resend, counters);
-                var (status, message, answer, error) = await CallAsync(content);
+                using var content = new FramesContent(queue, resend, counters, maxMessages);
+                var (status, message, answer, error, details) = await CallAsync(content);
                 if (answer is not null)
                 {
-                    if (answer.Accepted + answer.Duplicates != content.Events || answer.Errors.Count != 0 || (attempt == 1 && answer.Duplicates != 0))
+                    if (answer.Accepted + answer.Duplicates != content.Events || answer.Errors.Count != 0 || (attempt == 1 && !queue.Resent && answer.Duplicates != 0))
                     {
                         throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                            $"IngestStream (attempt {attempt}) was sent {content.Events:N0} events and answered accepted {answer.Accepted:N0}, duplicates {answer.Duplicates:N0}, {answer.Errors.Count} errors."));
+                            $"{sender} (attempt {attempt}) was sent {content.Events:N0} events and answered accepted {answer.Accepted:N0}, duplicates {answer.Duplicates:N0}, {answer.Errors.Count} errors."));
                     }
 
                     counters.Answered(answer.Accepted, answer.Duplicates, answer.Unassigned);
                     // All this call wrote is stored now, including what a failed attempt of it had taken.
                     Interlocked.Add(ref delivered, content.Events);
+                    recorder?.Acknowledged(sender, content.Close());
                     return;
                 }
 
                 var taken = content.Close();
                 var what = string.Create(CultureInfo.InvariantCulture,
-                    $"IngestStream (attempt {attempt}, {taken.Count} messages taken) ended with {(error is null ? $"grpc-status {status ?? "(none)"}: {message}" : error)}");
+                    $"{sender} (attempt {attempt}, {taken.Count} messages taken) ended with {(error is null ? $"grpc-status {status ?? "(none)"}: {message}" : error)}");
+                recorder?.Failed(new LoadFailure(sender, what, error is not null, null, status));
                 if ((error is null && (status is null || !RetryableStatuses.Contains(status))) || attempt == Retry.MaxAttempts)
                 {
                     throw new InvalidOperationException(what);
                 }
 
                 counters.Failed(what);
+                if (status == Unavailable && details?.Details.FirstOrDefault(d => d.Is(IngestResponse.Descriptor))?.Unpack<IngestResponse>() is { } handled)
+                {
+                    // The server stopped reading this stream (shutting down) and says what it handled: those messages
+                    // are durable; only the rest is sent again.
+                    var done = HandledPrefix(taken, handled, queue, what);
+                    counters.Answered(handled.Accepted, handled.Duplicates, handled.Unassigned);
+                    Interlocked.Add(ref delivered, done.Sum(i => queue.EventCounts[i]));
+                    recorder?.Acknowledged(sender, done);
+                    taken = [.. taken.Skip(done.Count)];
+                }
+
                 resend = taken;
                 await Task.Delay(Retry.Backoff(attempt), failed.Token);
             }
@@ -352,7 +400,40 @@ public static class GrpcIngestLoad
         return new LoadOutcome(clock.Elapsed, delivered, counters.Accepted, counters.Duplicates, counters.Unassigned, counters.Requests, counters.Retries, counters.FirstFailure);
     }
 
-    private static IngestResponse ReadSingleResponse(byte[] body)
+    private const string Unavailable = "14";
+
+    /// <summary>
+    /// The first of <paramref name="taken"/> (in the order written) that <paramref name="handled"/> covers: the server
+    /// reads a stream in order and handles whole request messages, each item accepted, duplicate or rejected.
+    /// </summary>
+    private static List<int> HandledPrefix(IReadOnlyList<int> taken, IngestResponse handled, PayloadSet queue, string what)
+    {
+        var events = handled.Accepted + handled.Duplicates + handled.Errors.Select(e => e.Index).Distinct().Count();
+        var done = new List<int>();
+        var sum = 0;
+        foreach (var index in taken)
+        {
+            if (sum >= events)
+            {
+                break;
+            }
+
+            sum += queue.EventCounts[index];
+            done.Add(index);
+        }
+
+        return sum == events
+            ? done
+            : throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"{what}: its details count {events:N0} handled events, which is not a whole number of the messages written ({sum:N0} after {done.Count})."));
+    }
+
+    /// <summary>A <c>grpc-status-details-bin</c> value: an unpadded base64 <see cref="Google.Rpc.Status"/>.</summary>
+    public static Google.Rpc.Status ParseDetails(string base64) =>
+        Google.Rpc.Status.Parser.ParseFrom(Convert.FromBase64String(base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=')));
+
+    /// <summary>The one <see cref="IngestResponse"/> of an OK answer's body (a 5-byte-prefixed message).</summary>
+    public static IngestResponse ReadSingleResponse(byte[] body)
     {
         if (body.Length < 5)
         {
@@ -381,16 +462,18 @@ public static class GrpcIngestLoad
         private readonly PayloadSet _queue;
         private readonly IReadOnlyList<int> _resend;
         private readonly LoadCounters _counters;
+        private readonly int _maxMessages;
         private readonly Lock _lock = new();
         private readonly List<int> _taken = [];
         private bool _closed;
         private int _events;
 
-        public FramesContent(PayloadSet queue, IReadOnlyList<int> resend, LoadCounters counters)
+        public FramesContent(PayloadSet queue, IReadOnlyList<int> resend, LoadCounters counters, int maxMessages)
         {
             _queue = queue;
             _resend = resend;
             _counters = counters;
+            _maxMessages = maxMessages;
             Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
         }
 
@@ -432,7 +515,7 @@ public static class GrpcIngestLoad
                 int index;
                 lock (_lock)
                 {
-                    if (_closed || _taken.Count >= MaxMessagesPerCall || !_queue.TryTake(out index))
+                    if (_closed || _taken.Count >= _maxMessages || !_queue.TryTake(out index))
                     {
                         break;
                     }
