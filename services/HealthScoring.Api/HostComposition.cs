@@ -9,6 +9,7 @@ using HealthScoring.Api.Billing;
 using HealthScoring.Api.Grpc;
 using HealthScoring.Api.Health;
 using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Observability;
 using HealthScoring.Api.Portfolio;
 using HealthScoring.Api.Privacy;
 
@@ -46,11 +47,14 @@ public static class HostComposition
         builder.AddUsageMeteringSchedule();
         builder.ConfigureGrpcEndpoint();
         builder.Services.AddGrpcFraming(builder.Configuration);
+        builder.AddReadinessChecks();
+        builder.AddObservability();
         return builder;
     }
 
     public static WebApplication MapHealthScoringHost(this WebApplication app)
     {
+        app.UseCorrelationIds();
         // A request the framework could not bind (malformed JSON, a body too large) is the caller's error, in
         // every environment: answer its status (400, 413) as problem details, not 500.
         app.UseExceptionHandler(new ExceptionHandlerOptions
@@ -62,6 +66,7 @@ public static class HostComposition
         app.UseDashboardSecurity();
         app.UseAuthorization();
         app.MapHealth();
+        app.MapMetrics();
         app.MapSegmentIngestion();
         app.MapDataQuality();
         app.MapAccounts();

@@ -28,6 +28,11 @@ public class LiveApiFixture : PostgresSchemaFixture
 
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("Not started.");
 
+    /// <summary>Extra settings or logging of a derived fixture, before the host is composed.</summary>
+    protected virtual void Configure(WebApplicationBuilder builder)
+    {
+    }
+
     public override async ValueTask InitializeAsync()
     {
         await base.InitializeAsync();
@@ -40,6 +45,7 @@ public class LiveApiFixture : PostgresSchemaFixture
             ["Grpc:Url"] = $"http://127.0.0.1:{GrpcPort}",
         });
         builder.Logging.ClearProviders();
+        Configure(builder);
         builder.AddHealthScoringHost();
         _app = builder.Build();
         _app.MapHealthScoringHost();
