@@ -21,8 +21,9 @@ public static class HealthEndpoints
     {
         var report = await health.CheckHealthAsync(r => r.Tags.Contains(ReadinessChecks.ReadyTag), cancellationToken);
         var checks = report.Entries.ToDictionary(e => e.Key, e => new CheckView(Status(e.Value.Status), e.Value.Description));
-        var schema = report.Entries.TryGetValue("migrations", out var migrations)
-            ? migrations.Data.ToDictionary(d => d.Key, d => Convert.ToInt32(d.Value, System.Globalization.CultureInfo.InvariantCulture))
+        // The migrations check's data, when it passed, are the schema versions per module.
+        var schema = report.Entries.TryGetValue("migrations", out var migrations) && migrations.Status == HealthStatus.Healthy
+            ? migrations.Data.Where(d => d.Value is int).ToDictionary(d => d.Key, d => (int)d.Value)
             : [];
         var failing = report.Entries.Where(e => e.Value.Status == HealthStatus.Unhealthy).Select(e => e.Key).Order(StringComparer.Ordinal).ToList();
         if (failing.Count == 0)

@@ -1,8 +1,11 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using HealthScoring.Integrations.Stripe.Client;
 using HealthScoring.Testing;
+using HealthScoring.Testing.Fakes.Stripe;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthScoring.Api.Tests.Observability;
 
@@ -122,4 +125,39 @@ public sealed class MetricsEndpointTests(ObservabilityFixture fixture) : IClassF
 
     private static async Task<HttpResponseMessage> PostBatchAsync(HttpClient client, string body) =>
         await client.PostAsync("/v1/batch", new StringContent(body, Encoding.UTF8, "application/json"), Ct);
+}
+
+public sealed class IntegrationCallMetricsTests(PostgresSchemaFixture fixture) : IClassFixture<PostgresSchemaFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Each_attempt_of_an_integration_call_is_counted_by_status_class_and_failures_as_errors()
+    {
+        await using var stripe = new FakeStripe();
+        await stripe.StartAsync(Ct);
+        const string Token = "integration-scrape-token";
+        await using var host = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseSetting("ConnectionStrings:EventStore", TestSettings.PostgresConnectionString);
+            web.UseSetting("EventStore:Schema", fixture.Schema);
+            web.UseSetting("RabbitMq:Enabled", "false");
+            web.UseSetting("Metrics:ScrapeToken", Token);
+            web.UseSetting("Stripe:SecretKey", stripe.SecretKey);
+            web.UseSetting("Stripe:BaseUrl", stripe.BaseAddress.ToString());
+        });
+        using var scraper = host.CreateClient();
+        scraper.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        stripe.FailNext(1, 500);
+
+        await host.Services.GetRequiredService<IStripeClient>().GetLatestEventAsync(cancellationToken: Ct);
+        var scraped = PrometheusText.Parse(await scraper.GetStringAsync("/metrics", Ct));
+
+        stripe.Requests.Count.ShouldBe(2);
+        scraped.Value("healthscoring_integration_calls_total", ("integration", "stripe"), ("status_class", "5xx")).ShouldBe(1);
+        scraped.Value("healthscoring_integration_calls_total", ("integration", "stripe"), ("status_class", "2xx")).ShouldBe(1);
+        scraped.Value("healthscoring_integration_errors_total", ("integration", "stripe"), ("status_class", "5xx")).ShouldBe(1);
+        scraped.Value("healthscoring_integration_errors_total", ("integration", "stripe"), ("status_class", "2xx")).ShouldBe(0);
+        scraped.Value("healthscoring_integration_duration_seconds_count", ("integration", "stripe")).ShouldBe(2);
+    }
 }
