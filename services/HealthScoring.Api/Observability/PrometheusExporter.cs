@@ -179,44 +179,32 @@ public sealed class PrometheusExporter : IDisposable
 
         public static Family? For(Instrument instrument)
         {
-            var help = instrument.Description ?? instrument.Name;
             var type = instrument.GetType();
             var generic = type.IsGenericType ? type.GetGenericTypeDefinition() : type;
-            if (generic == typeof(Counter<>))
+            (string Type, Kind Kind, bool Observable)? shape =
+                generic == typeof(Counter<>) ? ("counter", Kind.Sum, false)
+                : generic == typeof(ObservableCounter<>) ? ("counter", Kind.Last, true)
+                : generic == typeof(UpDownCounter<>) ? ("gauge", Kind.Sum, false)
+                : generic == typeof(ObservableUpDownCounter<>) || generic == typeof(ObservableGauge<>) ? ("gauge", Kind.Last, true)
+                : generic == typeof(Gauge<>) ? ("gauge", Kind.Last, false)
+                : generic == typeof(Histogram<>) ? ("histogram", Kind.Distribution, false)
+                : null;
+            if (shape is not { } s)
             {
-                return new Family(MetricName(instrument.Name, instrument.Unit, counter: true), "counter", help, Kind.Sum, false, []);
+                return null;
             }
 
-            if (generic == typeof(ObservableCounter<>))
-            {
-                return new Family(MetricName(instrument.Name, instrument.Unit, counter: true), "counter", help, Kind.Last, true, []);
-            }
+            var name = MetricName(instrument.Name, instrument.Unit, counter: s.Type == "counter");
+            return new Family(name, s.Type, instrument.Description ?? instrument.Name, s.Kind, s.Observable, s.Kind == Kind.Distribution ? Bounds(instrument) : []);
+        }
 
-            if (generic == typeof(UpDownCounter<>))
-            {
-                return new Family(MetricName(instrument.Name, instrument.Unit, counter: false), "gauge", help, Kind.Sum, false, []);
-            }
-
-            if (generic == typeof(ObservableUpDownCounter<>) || generic == typeof(ObservableGauge<>))
-            {
-                return new Family(MetricName(instrument.Name, instrument.Unit, counter: false), "gauge", help, Kind.Last, true, []);
-            }
-
-            if (generic == typeof(Gauge<>))
-            {
-                return new Family(MetricName(instrument.Name, instrument.Unit, counter: false), "gauge", help, Kind.Last, false, []);
-            }
-
-            if (generic == typeof(Histogram<>))
-            {
-                var advised = (instrument as Histogram<double>)?.Advice?.HistogramBucketBoundaries
-                    ?? (instrument as Histogram<long>)?.Advice?.HistogramBucketBoundaries?.Select(b => (double)b).ToList()
-                    ?? (instrument as Histogram<int>)?.Advice?.HistogramBucketBoundaries?.Select(b => (double)b).ToList();
-                var bounds = (advised is { Count: > 0 } ? advised : DefaultBuckets).Where(b => !double.IsNaN(b) && !double.IsPositiveInfinity(b)).Distinct().Order().ToArray();
-                return new Family(MetricName(instrument.Name, instrument.Unit, counter: false), "histogram", help, Kind.Distribution, false, bounds);
-            }
-
-            return null;
+        /// <summary>A histogram's bucket bounds: its advice when it gives some, else <see cref="DefaultBuckets"/>; sorted, finite, distinct.</summary>
+        private static double[] Bounds(Instrument instrument)
+        {
+            var advised = (instrument as Histogram<double>)?.Advice?.HistogramBucketBoundaries
+                ?? (instrument as Histogram<long>)?.Advice?.HistogramBucketBoundaries?.Select(b => (double)b).ToList()
+                ?? (instrument as Histogram<int>)?.Advice?.HistogramBucketBoundaries?.Select(b => (double)b).ToList();
+            return [.. (advised is { Count: > 0 } ? advised : DefaultBuckets).Where(b => !double.IsNaN(b) && !double.IsPositiveInfinity(b)).Distinct().Order()];
         }
 
         public void Clear() => _series.Clear();

@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using HealthScoring.Integrations.Stripe.Client;
 using HealthScoring.Testing;
 using HealthScoring.Testing.Fakes.Stripe;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthScoring.Api.Tests.Observability;
@@ -107,12 +106,7 @@ public sealed class MetricsEndpointTests(ObservabilityFixture fixture) : IClassF
     [Fact]
     public async Task Without_a_configured_token_metrics_are_a_404_problem_naming_the_setting()
     {
-        await using var host = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
-        {
-            web.UseSetting("ConnectionStrings:EventStore", TestSettings.PostgresConnectionString);
-            web.UseSetting("EventStore:Schema", fixture.Schema);
-            web.UseSetting("RabbitMq:Enabled", "false");
-        });
+        await using var host = ApiHosts.Create(fixture.Schema, new Dictionary<string, string> { ["RabbitMq:Enabled"] = "false" });
         using var client = host.CreateClient();
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "anything");
 
@@ -137,14 +131,12 @@ public sealed class IntegrationCallMetricsTests(PostgresSchemaFixture fixture) :
         await using var stripe = new FakeStripe();
         await stripe.StartAsync(Ct);
         const string Token = "integration-scrape-token";
-        await using var host = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        await using var host = ApiHosts.Create(fixture.Schema, new Dictionary<string, string>
         {
-            web.UseSetting("ConnectionStrings:EventStore", TestSettings.PostgresConnectionString);
-            web.UseSetting("EventStore:Schema", fixture.Schema);
-            web.UseSetting("RabbitMq:Enabled", "false");
-            web.UseSetting("Metrics:ScrapeToken", Token);
-            web.UseSetting("Stripe:SecretKey", stripe.SecretKey);
-            web.UseSetting("Stripe:BaseUrl", stripe.BaseAddress.ToString());
+            ["RabbitMq:Enabled"] = "false",
+            ["Metrics:ScrapeToken"] = Token,
+            ["Stripe:SecretKey"] = stripe.SecretKey,
+            ["Stripe:BaseUrl"] = stripe.BaseAddress.ToString(),
         });
         using var scraper = host.CreateClient();
         scraper.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);

@@ -132,13 +132,5 @@ public sealed class ReadinessTests(PostgresSchemaFixture fixture) : IClassFixtur
     }
 
     private WebApplicationFactory<Program> Host(Dictionary<string, string> settings, string? connectionString = null) =>
-        new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
-        {
-            web.UseSetting("ConnectionStrings:EventStore", connectionString ?? TestSettings.PostgresConnectionString);
-            web.UseSetting("EventStore:Schema", fixture.Schema);
-            foreach (var (key, value) in settings)
-            {
-                web.UseSetting(key, value);
-            }
-        });
+        ApiHosts.Create(fixture.Schema, settings, connectionString);
 }
