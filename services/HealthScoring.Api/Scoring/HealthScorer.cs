@@ -1,6 +1,6 @@
+using System.Diagnostics;
 using HealthScoring.Api.Accounts;
 using HealthScoring.Api.Alerts;
-using System.Diagnostics;
 using HealthScoring.Api.Ingestion;
 using HealthScoring.Api.Observability;
 using HealthScoring.EventStore;

@@ -1,9 +1,12 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using HealthScoring.Api.Scoring;
+using HealthScoring.EventStore;
 using HealthScoring.Integrations.Stripe.Client;
 using HealthScoring.Testing;
 using HealthScoring.Testing.Fakes.Stripe;
+using HealthScoring.Testing.Scenarios;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthScoring.Api.Tests.Observability;
@@ -115,6 +118,35 @@ public sealed class MetricsEndpointTests(ObservabilityFixture fixture) : IClassF
         response.StatusCode.ShouldBe(HttpStatusCode.NotFound);
         var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!;
         problem["detail"]!.GetValue<string>().ShouldContain("Metrics__ScrapeToken");
+    }
+
+    [Fact]
+    public async Task A_scoring_run_records_its_model_time_and_accounts_and_its_scores_are_counted_as_published()
+    {
+        const string Tenant = "acme";
+        var asOf = new DateOnly(2026, 3, 1);
+        await InactivityScenario.PromoteInactivityModelAsync(fixture.Service<ModelRegistry>(), Tenant, asOf, Ct);
+        var accounts = Enumerable.Range(0, 3).Select(i => $"scored-{i}-{Guid.NewGuid():N}"[..20]).ToList();
+        await InactivityScenario.RecordActivityAsync(fixture.Service<IEventStore>(), Tenant, accounts, asOf.AddDays(-3), Ct);
+        await InactivityScenario.WaitForProjectionAsync(fixture.DataSource, fixture.Schema, Ct);
+        var before = await fixture.ScrapeAsync(Ct);
+
+        var run = await fixture.Service<HealthScorer>().ScoreAsync(Tenant, asOf, null, Ct);
+        var after = await fixture.ScrapeAsync(Ct);
+        // The publisher follows the log on its own schedule: wait (bounded) until it has passed the run's scores.
+        var published = before.Value("healthscoring_alerts_published_total", ("message", "AccountHealthScored"));
+        for (var wait = 0; wait < 240 && published - before.Value("healthscoring_alerts_published_total", ("message", "AccountHealthScored")) < run.Appended; wait++)
+        {
+            await Task.Delay(250, Ct);
+            published = (await fixture.ScrapeAsync(Ct)).Value("healthscoring_alerts_published_total", ("message", "AccountHealthScored"));
+        }
+
+        run.Scores.Select(s => s.AccountId).ShouldContain(accounts[0]);
+        (after.Value("healthscoring_model_scoring_duration_seconds_count") - before.Value("healthscoring_model_scoring_duration_seconds_count")).ShouldBe(1);
+        (after.Value("healthscoring_model_scoring_duration_seconds_sum") - before.Value("healthscoring_model_scoring_duration_seconds_sum")).ShouldBeGreaterThan(0);
+        (after.Value("healthscoring_model_accounts_scored_total") - before.Value("healthscoring_model_accounts_scored_total")).ShouldBe(run.Scores.Count);
+        run.Appended.ShouldBeGreaterThanOrEqualTo(accounts.Count);
+        (published - before.Value("healthscoring_alerts_published_total", ("message", "AccountHealthScored"))).ShouldBeGreaterThanOrEqualTo(run.Appended);
     }
 
     private static async Task<HttpResponseMessage> PostBatchAsync(HttpClient client, string body) =>
