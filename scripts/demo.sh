@@ -90,9 +90,12 @@ step "4/9 Starting the API host on ${url} (gRPC on 127.0.0.1:${grpc_port})"
 if curl -s -o /dev/null "http://127.0.0.1:${port}/health/live"; then
   die "port ${port} is taken by another process: set HS_DEMO_PORT"
 fi
+# A scrape token for /metrics, kept between runs.
+[ -f "$run/metrics-token" ] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$run/metrics-token")
+metrics_token="$(cat "$run/metrics-token")"
 (
   cd services/HealthScoring.Api/bin/Release/net10.0
-  ASPNETCORE_URLS="$url" Grpc__Url="http://127.0.0.1:${grpc_port}" ASPNETCORE_ENVIRONMENT=Production \
+  ASPNETCORE_URLS="$url" Grpc__Url="http://127.0.0.1:${grpc_port}" ASPNETCORE_ENVIRONMENT=Production Metrics__ScrapeToken="$metrics_token" \
     setsid nohup dotnet HealthScoring.Api.dll >"$repo/$run/api.log" 2>&1 &
   echo $! >"$repo/$run/api.pid"
 )
@@ -187,4 +190,5 @@ printf '  dashboard:         %s/dashboard   sign in: tenant %s, %s, password %s\
 printf '  API:               %s   (gRPC: 127.0.0.1:%s; OpenAPI: %s/openapi/v1.json)\n' "$url" "$grpc_port" "$url"
 printf '  API key (reads):   %s   (also in %s)\n' "$api_key" "$run/keys.env"
 printf '  scores:            %s\n' "$out/scores.csv"
+printf '  metrics:           curl -H "Authorization: Bearer %s" %s/metrics   (Prometheus: the same token)\n' "$metrics_token" "$url"
 printf '  stop it all:       scripts/demo.sh stop\n'

@@ -2,6 +2,7 @@ using HealthScoring.Api.Accounts;
 using HealthScoring.Api.Alerts;
 using HealthScoring.Api.Billing;
 using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Observability;
 using HealthScoring.Api.Privacy;
 using HealthScoring.Api.Scoring;
 using HealthScoring.Api.Tenancy;
@@ -20,6 +21,7 @@ public static class HealthScoringCore
             ScoringEventTypes.Register(registry);
             AlertEventTypes.Register(registry);
         });
+        builder.AddHealthScoringMetrics();
         builder.AddTenancy();
         builder.AddIngestion();
         builder.AddBilling();

@@ -9,6 +9,7 @@ using HealthScoring.Api.Billing;
 using HealthScoring.Api.Grpc;
 using HealthScoring.Api.Health;
 using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Observability;
 using HealthScoring.Api.Portfolio;
 using HealthScoring.Api.Privacy;
 using HealthScoring.Api.Resilience;
@@ -50,11 +51,14 @@ public static class HostComposition
         builder.AddUsageMeteringSchedule();
         builder.ConfigureGrpcEndpoint();
         builder.Services.AddGrpcFraming(builder.Configuration);
+        builder.AddReadinessChecks();
+        builder.AddObservability();
         return builder;
     }
 
     public static WebApplication MapHealthScoringHost(this WebApplication app)
     {
+        app.UseCorrelationIds();
         // A request the framework could not bind (malformed JSON, a body too large) is the caller's error, in
         // every environment: answer its status (400, 413) as problem details, not 500. A request refused for now
         // (rate limit, PostgreSQL unavailable) is answered 429 / 503 with Retry-After by RetryLaterExceptionHandler.
@@ -68,6 +72,7 @@ public static class HostComposition
         app.UseAuthorization();
         app.UseBackPressure();
         app.MapHealth();
+        app.MapMetrics();
         app.MapSegmentIngestion();
         app.MapDataQuality();
         app.MapAccounts();

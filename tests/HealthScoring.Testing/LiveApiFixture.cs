@@ -29,6 +29,11 @@ public class LiveApiFixture : PostgresSchemaFixture
 
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("Not started.");
 
+    /// <summary>Extra services or logging providers of a derived fixture (the host logs nowhere by default), before the host is composed.</summary>
+    protected virtual void Configure(WebApplicationBuilder builder)
+    {
+    }
+
     public override async ValueTask InitializeAsync()
     {
         await base.InitializeAsync();
@@ -43,7 +48,7 @@ public class LiveApiFixture : PostgresSchemaFixture
         Configure(settings);
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
-        ConfigureLogging(builder.Logging);
+        Configure(builder);
         builder.AddHealthScoringHost();
         _app = builder.Build();
         _app.MapHealthScoringHost();
@@ -56,11 +61,6 @@ public class LiveApiFixture : PostgresSchemaFixture
 
     /// <summary>Adds or changes the host's settings (e.g. <c>RateLimits:…</c>) before it is built.</summary>
     protected virtual void Configure(IDictionary<string, string?> settings)
-    {
-    }
-
-    /// <summary>Adds logging providers (the host logs nowhere by default), e.g. one that keeps entries for assertions.</summary>
-    protected virtual void ConfigureLogging(ILoggingBuilder logging)
     {
     }
 

@@ -1,3 +1,4 @@
+using HealthScoring.Api.Observability;
 using HealthScoring.Api.Scoring;
 using HealthScoring.EventStore;
 using HealthScoring.EventStore.Subscriptions;
@@ -12,7 +13,7 @@ namespace HealthScoring.Api.Alerts;
 /// crash or a broker outage means the batch is published again from the checkpoint: at least once, never lost.
 /// Each message's id is the stored event's id, so consumers recognise redeliveries.
 /// </summary>
-public sealed partial class AlertPublisher(IBus bus, ILogger<AlertPublisher> logger) : ISubscriptionHandler
+public sealed partial class AlertPublisher(IBus bus, ILogger<AlertPublisher> logger, HealthScoringMetrics metrics) : ISubscriptionHandler
 {
     public const string SubscriptionName = "alerts-publisher";
 
@@ -28,6 +29,7 @@ public sealed partial class AlertPublisher(IBus bus, ILogger<AlertPublisher> log
             }
 
             await bus.Publish(message, message.GetType(), context => context.MessageId = e.EventId, cancellationToken);
+            metrics.RecordPublished(message.GetType());
             published++;
         }
 

@@ -29,6 +29,8 @@ public static class AlertsExtensions
         builder.Services.AddMassTransit(bus =>
         {
             configureConsumers?.Invoke(bus);
+            // Its health check (tagged "ready") is one of /health/ready's.
+            bus.ConfigureHealthCheckOptions(health => health.Name = "rabbitmq");
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 rabbit.Host(options.Host, options.Port, options.VirtualHost, host =>

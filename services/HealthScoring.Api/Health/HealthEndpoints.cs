@@ -1,9 +1,13 @@
-using HealthScoring.EventStore.Schema;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace HealthScoring.Api.Health;
 
-/// <summary>Liveness and readiness probes. They carry no tenant data, so orchestrators may call them without a key.</summary>
+/// <summary>
+/// Liveness and readiness probes. They carry no tenant data, so orchestrators may call them without a key. Liveness
+/// answers from memory; readiness runs every check tagged <see cref="ReadinessChecks.ReadyTag"/> (PostgreSQL,
+/// migrations, subscription lag, RabbitMQ) and answers 200 with each check's verdict, or a 503 problem naming the failing ones.
+/// </summary>
 public static class HealthEndpoints
 {
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
@@ -13,21 +17,34 @@ public static class HealthEndpoints
         return app;
     }
 
-    private static async Task<Results<Ok<ReadyView>, ProblemHttpResult>> ReadyAsync(SchemaMigrator migrator, ILoggerFactory loggers, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<ReadyView>, ProblemHttpResult>> ReadyAsync(HealthCheckService health, CancellationToken cancellationToken)
     {
-        try
+        var report = await health.CheckHealthAsync(r => r.Tags.Contains(ReadinessChecks.ReadyTag), cancellationToken);
+        var checks = report.Entries.ToDictionary(e => e.Key, e => new CheckView(Status(e.Value.Status), e.Value.Description));
+        // The migrations check's data, when it passed, are the schema versions per module.
+        var schema = report.Entries.TryGetValue("migrations", out var migrations) && migrations.Status == HealthStatus.Healthy
+            ? migrations.Data.Where(d => d.Value is int).ToDictionary(d => d.Key, d => (int)d.Value)
+            : [];
+        var failing = report.Entries.Where(e => e.Value.Status == HealthStatus.Unhealthy).Select(e => e.Key).Order(StringComparer.Ordinal).ToList();
+        if (failing.Count == 0)
         {
-            var pending = await migrator.PendingAsync(cancellationToken);
-            return pending.Count == 0
-                ? TypedResults.Ok(new ReadyView("ready", migrator.Sets.ToDictionary(m => m.Module, m => m.LatestVersion)))
-                : TypedResults.Problem($"Schema migrations pending: {string.Join("; ", pending)}.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready");
+            return TypedResults.Ok(new ReadyView("ready", schema, checks));
         }
-        catch (Npgsql.NpgsqlException ex)
-        {
-            loggers.CreateLogger("HealthScoring.Api.Health").LogWarning("Readiness: PostgreSQL unreachable: {Reason}", ex.Message);
-            return TypedResults.Problem("PostgreSQL is unreachable.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready");
-        }
+
+        var details = string.Join(" ", failing.Select(name => $"{name}: {checks[name].Description}"));
+        return TypedResults.Problem(
+            $"Failing: {string.Join(", ", failing)}. {details}", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not ready",
+            extensions: new Dictionary<string, object?> { ["failing"] = failing, ["checks"] = checks });
     }
 
-    public sealed record ReadyView(string Status, IReadOnlyDictionary<string, int> Schema);
+    private static string Status(HealthStatus status) => status switch
+    {
+        HealthStatus.Healthy => "healthy",
+        HealthStatus.Degraded => "degraded",
+        _ => "unhealthy",
+    };
+
+    public sealed record CheckView(string Status, string? Description);
+
+    public sealed record ReadyView(string Status, IReadOnlyDictionary<string, int> Schema, IReadOnlyDictionary<string, CheckView> Checks);
 }

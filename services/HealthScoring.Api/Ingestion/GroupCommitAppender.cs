@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using HealthScoring.Api.Observability;
 using HealthScoring.EventStore;
 
 namespace HealthScoring.Api.Ingestion;
@@ -25,15 +27,17 @@ public sealed partial class GroupCommitAppender : IAsyncDisposable
     private readonly IEventStore _store;
     private readonly IngestPressure _pressure;
     private readonly ILogger<GroupCommitAppender> _logger;
+    private readonly HealthScoringMetrics _metrics;
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(4_096) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
 
-    public GroupCommitAppender(IEventStore store, IngestPressure pressure, ILogger<GroupCommitAppender> logger)
+    public GroupCommitAppender(IEventStore store, IngestPressure pressure, ILogger<GroupCommitAppender> logger, HealthScoringMetrics metrics)
     {
         _store = store;
         _pressure = pressure;
         _logger = logger;
+        _metrics = metrics;
         _writer = Task.Run(WriteLoopAsync);
     }
 
@@ -112,7 +116,7 @@ public sealed partial class GroupCommitAppender : IAsyncDisposable
         BulkAppendResult result;
         try
         {
-            result = await _store.BulkAppendAsync(tenantId, [.. requests.SelectMany(r => r.Events)], _stopping.Token);
+            result = await TimedAppendAsync(tenantId, [.. requests.SelectMany(r => r.Events)]);
         }
         catch (Exception ex) when (TransientStoreFailure.Is(ex))
         {
@@ -155,11 +159,28 @@ public sealed partial class GroupCommitAppender : IAsyncDisposable
     {
         try
         {
-            request.Done.TrySetResult(await _store.BulkAppendAsync(tenantId, request.Events, _stopping.Token));
+            request.Done.TrySetResult(await TimedAppendAsync(tenantId, request.Events));
         }
         catch (Exception ex)
         {
             request.Done.TrySetException(ex);
+        }
+    }
+
+    /// <summary>One append to the store, timed for <c>healthscoring_append_duration_seconds</c>.</summary>
+    private async Task<BulkAppendResult> TimedAppendAsync(string tenantId, IReadOnlyList<StreamEvent> events)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var ok = false;
+        try
+        {
+            var result = await _store.BulkAppendAsync(tenantId, events, _stopping.Token);
+            ok = true;
+            return result;
+        }
+        finally
+        {
+            _metrics.RecordAppend(started, events.Count, ok);
         }
     }
 

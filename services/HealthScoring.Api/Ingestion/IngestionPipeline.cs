@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using HealthScoring.Api.Observability;
 using HealthScoring.Api.Privacy;
 using HealthScoring.EventStore;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,7 @@ namespace HealthScoring.Api.Ingestion;
 /// others in the same call are rejected. Only <c>account:</c> streams describe accounts: projections ignore the
 /// <c>unassigned:</c> streams, whose events reach an account as attributed copies.
 /// </summary>
-public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<IngestionOptions> options, TimeProvider clock, PersonalDataProtector protector, EventTaxonomy taxonomy, QualityCounters counters, GroupCommitAppender appender)
+public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSource, EventStoreOptions storeOptions, IOptions<IngestionOptions> options, TimeProvider clock, PersonalDataProtector protector, EventTaxonomy taxonomy, QualityCounters counters, GroupCommitAppender appender, HealthScoringMetrics metrics)
 {
     private readonly string _s = storeOptions.Schema;
     private readonly IngestionOptions _options = options.Value;
@@ -141,6 +142,7 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
         var names = undeclared.GroupBy(n => n, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
         counters.Add(tenantId, DateOnly.FromDateTime(receivedAt.UtcDateTime), source,
             [received, stored.Count, duplicates, rejects.Values.Sum(), late, unassigned, undeclared.Count], rejects, names, receivedAt);
+        metrics.RecordIngest(source, received, stored.Count, duplicates, errors);
     }
 
     // Reasons are grouped without their varying numbers ("is 3.2 h in the future" and "is 5.0 h ..." are one reason).

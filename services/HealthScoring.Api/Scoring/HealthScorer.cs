@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using HealthScoring.Api.Accounts;
 using HealthScoring.Api.Alerts;
 using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Observability;
 using HealthScoring.EventStore;
 using HealthScoring.Models;
 using HealthScoring.Models.Features;
@@ -42,7 +44,8 @@ public sealed class HealthScorer(
     EventStoreOptions storeOptions,
     IOptions<FeatureOptions> featureOptions,
     IOptions<HealthScoreOptions> scoreOptions,
-    AlertService alerts)
+    AlertService alerts,
+    HealthScoringMetrics metrics)
 {
     private readonly string _s = storeOptions.Schema;
 
@@ -58,6 +61,7 @@ public sealed class HealthScorer(
         var active = positions.Select(p => p.History).ToList();
         var previous = await PreviousScoresAsync(tenantId, cancellationToken);
 
+        var modelStarted = Stopwatch.GetTimestamp();
         var churnExtractor = new FeatureExtractor(churn.Info.Schema, featureOptions.Value.Roles);
         var churnX = Matrix(churnExtractor, active, asOf);
         var churnP = new double[active.Count];
@@ -85,6 +89,7 @@ public sealed class HealthScorer(
             scores[i] = new AccountScore(active[i].AccountId, score, profile.Band(score), churnP[i], expansionP?[i], previous.TryGetValue(active[i].AccountId, out var before) ? before : null, drivers, expansionDrivers, components[i]);
         });
 
+        metrics.RecordScoring(modelStarted, scores.Length);
         progress?.Report(0.5);
         var appended = await AppendAsync(tenantId, asOf, churn.Info, expansion?.Info, scores, cancellationToken);
         await SaveLatestAsync(tenantId, asOf, scores, cancellationToken);

@@ -1,6 +1,9 @@
+using System.Diagnostics.Metrics;
 using HealthScoring.Api.Accounts;
 using HealthScoring.Api.Ingestion;
+using HealthScoring.Api.Observability;
 using HealthScoring.EventStore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace HealthScoring.Api.Tests.Ingestion;
@@ -9,12 +12,14 @@ public sealed class IngestPressureTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    private static readonly HealthScoringMetrics Metrics = new(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
+
     [Fact]
     public async Task Requests_waiting_behind_a_commit_mark_ingest_as_saturated_and_a_lone_request_does_not()
     {
         var alone = new IngestPressure();
         var store = new GatedStore();
-        await using (var appender = new GroupCommitAppender(store, alone, NullLogger<GroupCommitAppender>.Instance))
+        await using (var appender = new GroupCommitAppender(store, alone, NullLogger<GroupCommitAppender>.Instance, Metrics))
         {
             store.Open();
             await appender.AppendAsync("acme", [Event()], Ct);
@@ -24,7 +29,7 @@ public sealed class IngestPressureTests
 
         var busy = new IngestPressure();
         store = new GatedStore();
-        await using (var appender = new GroupCommitAppender(store, busy, NullLogger<GroupCommitAppender>.Instance))
+        await using (var appender = new GroupCommitAppender(store, busy, NullLogger<GroupCommitAppender>.Instance, Metrics))
         {
             // The first request's commit is held open while two more queue up behind it.
             var first = appender.AppendAsync("acme", [Event()], Ct);

@@ -11,6 +11,7 @@ using HealthScoring.Contracts.V1;
 using HealthScoring.EventStore;
 using HealthScoring.EventStore.Subscriptions;
 using HealthScoring.Testing;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,7 @@ public sealed class PostgresRestartFixture : PostgresNodeApiFixture
 {
     public CollectingLoggerProvider Logs { get; } = new();
 
-    protected override void ConfigureLogging(ILoggingBuilder logging) => logging.AddProvider(Logs);
+    protected override void Configure(WebApplicationBuilder builder) => builder.Logging.AddProvider(Logs);
 }
 
 /// <summary>
