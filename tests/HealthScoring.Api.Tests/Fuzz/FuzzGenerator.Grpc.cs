@@ -1,6 +1,6 @@
-using System.Buffers.Binary;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using HealthScoring.Api.Tests.Grpc;
 using HealthScoring.Contracts.V1;
 
 namespace HealthScoring.Api.Tests.Fuzz;
@@ -32,9 +32,9 @@ internal sealed partial class FuzzGenerator
                     Hostile(random, m, HostileValues.Storable);
                 }
 
-                return Make("hostile strings in fields", Frame(request.ToByteArray()), false);
+                return Make("hostile strings in fields", GrpcHttp.Frame(request.ToByteArray()), false);
             case 1:
-                return Make("random bytes as protobuf", Frame(RandomBytes(random, random.Next(1, 2_000))), false);
+                return Make("random bytes as protobuf", GrpcHttp.Frame(RandomBytes(random, random.Next(1, 2_000))), false);
             case 2:
                 {
                     var bytes = request.ToByteArray();
@@ -43,36 +43,33 @@ internal sealed partial class FuzzGenerator
                         bytes[random.Next(bytes.Length)] ^= (byte)(1 << random.Next(8));
                     }
 
-                    return Make("bit flips in the protobuf", Frame(bytes[..random.Next(1, bytes.Length + 1)]), false);
+                    return Make("bit flips in the protobuf", GrpcHttp.Frame(bytes[..random.Next(1, bytes.Length + 1)]), false);
                 }
 
             case 3:
                 {
                     var bytes = request.ToByteArray();
-                    return Make("length prefix longer than the message", Frame(bytes, declaredLength: (uint)(bytes.Length + random.Next(1, 10_000))), true);
+                    return Make("length prefix longer than the message", GrpcHttp.Frame(bytes, declaredLength: (uint)(bytes.Length + random.Next(1, 10_000))), true);
                 }
 
             case 4:
-                return Make("huge declared length", Frame(request.ToByteArray(), declaredLength: HostileValues.Pick(random, ["4194305", "2147483647", "4294967295"]) switch
-                {
-                    var text => uint.Parse(text, System.Globalization.CultureInfo.InvariantCulture),
-                }), true);
+                return Make("huge declared length", GrpcHttp.Frame(request.ToByteArray(), declaredLength: HostileValues.Pick(random, [4_194_305u, 2_147_483_647u, uint.MaxValue])), true);
             case 5:
                 {
                     var flag = (byte)(random.Next(3) == 0 ? 1 : random.Next(2, 256));
                     var headers = random.Next(2) == 0 ? auth : [.. auth, new("grpc-encoding", HostileValues.Pick(random, ["gzip", "deflate", "snappy", "identity"]))];
-                    return Make("compressed flag", Frame(request.ToByteArray(), compressedFlag: flag), flag != 1 || headers.Count > 1, headers: headers);
+                    return Make("compressed flag", GrpcHttp.Frame(request.ToByteArray(), compressedFlag: flag), flag != 1 || headers.Count > 1, headers: headers);
                 }
 
             case 6:
-                return Make("truncated frame header", Frame(request.ToByteArray())[..random.Next(1, 5)], true);
+                return Make("truncated frame header", GrpcHttp.Frame(request.ToByteArray())[..random.Next(1, 5)], true);
             case 7:
-                return Make("wrong content type", Frame(request.ToByteArray()), true,
+                return Make("wrong content type", GrpcHttp.Frame(request.ToByteArray()), true,
                     contentType: HostileValues.Pick(random, ["application/json", "text/plain", "application/grpc+json", "application/grpc-web", "application/grpc-web+proto", "application/grpcx", "application/octet-stream"]));
             case 8:
-                return Make("bogus auth", Frame(request.ToByteArray()), true, headers: HostileAuth(random, grpc: true));
+                return Make("bogus auth", GrpcHttp.Frame(request.ToByteArray()), true, headers: HostileAuth(random, grpc: true));
             case 9:
-                return Make("deeply nested Struct", Frame(DeepTrackRequest(random, n)), true);
+                return Make("deeply nested Struct", GrpcHttp.Frame(DeepTrackRequest(random, n)), true);
             case 10:
                 foreach (var m in request.Messages)
                 {
@@ -80,10 +77,10 @@ internal sealed partial class FuzzGenerator
                     properties?.Fields.Add("n", Value.ForNumber(HostileValues.Pick(random, [double.NaN, double.PositiveInfinity, double.NegativeInfinity])));
                 }
 
-                return Make("NaN or infinity in a Struct", Frame(request.ToByteArray()), true);
+                return Make("NaN or infinity in a Struct", GrpcHttp.Frame(request.ToByteArray()), true);
             case 11:
                 return path.EndsWith("IngestBatch", StringComparison.Ordinal)
-                    ? Make("not exactly one message", random.Next(2) == 0 ? [] : [.. Frame(request.ToByteArray()), .. Frame(request.ToByteArray())], true)
+                    ? Make("not exactly one message", random.Next(2) == 0 ? [] : [.. GrpcHttp.Frame(request.ToByteArray()), .. GrpcHttp.Frame(request.ToByteArray())], true)
                     : Make("empty stream", [], false);
             case 12:
                 {
@@ -93,7 +90,7 @@ internal sealed partial class FuzzGenerator
                         SetEvent(m, "MARKERX");
                     }
 
-                    return Make("invalid UTF-8 in a string field", Frame(Replace(request.ToByteArray(), "MARKERX", [0xFF, 0xFE, 0xC0, 0x80, 0xED, 0xA0, 0x80])), false);
+                    return Make("invalid UTF-8 in a string field", GrpcHttp.Frame(Replace(request.ToByteArray(), "MARKERX", [0xFF, 0xFE, 0xC0, 0x80, 0xED, 0xA0, 0x80])), false);
                 }
 
             case 13:
@@ -102,11 +99,11 @@ internal sealed partial class FuzzGenerator
                     SetEvent(m, HostileValues.Huge(random, random.Next(1_000, 200_000)));
                 }
 
-                return Make("huge event name", Frame(request.ToByteArray()), true);
+                return Make("huge event name", GrpcHttp.Frame(request.ToByteArray()), true);
             case 14:
                 {
-                    var frames = Enumerable.Range(0, random.Next(2, 6)).SelectMany(_ => Frame(request.ToByteArray())).ToList();
-                    frames.AddRange(Frame(RandomBytes(random, 64))[..random.Next(1, 69)]);
+                    var frames = Enumerable.Range(0, random.Next(2, 6)).SelectMany(_ => GrpcHttp.Frame(request.ToByteArray())).ToList();
+                    frames.AddRange(GrpcHttp.Frame(RandomBytes(random, 64))[..random.Next(1, 69)]);
                     return Make("stream ending in a broken frame", [.. frames], false);
                 }
 
@@ -116,7 +113,7 @@ internal sealed partial class FuzzGenerator
                     Hostile(random, m, r => HostileValues.Pick(r, HostileValues.Nul));
                 }
 
-                return Make("NUL in fields", Frame(request.ToByteArray()), true,
+                return Make("NUL in fields", GrpcHttp.Frame(request.ToByteArray()), true,
                     headers: [.. auth, new("grpc-timeout", HostileValues.Pick(random, ["abc", "0n", "99999999H", "1S", "-5m", "100000000S"]))]);
         }
     }
@@ -248,16 +245,6 @@ internal sealed partial class FuzzGenerator
         return bytes;
     }
 
-    /// <summary>One length-prefixed message: compressed flag, 4-byte big-endian length, payload.</summary>
-    private static byte[] Frame(byte[] payload, byte compressedFlag = 0, uint? declaredLength = null)
-    {
-        var frame = new byte[5 + payload.Length];
-        frame[0] = compressedFlag;
-        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), declaredLength ?? (uint)payload.Length);
-        payload.CopyTo(frame, 5);
-        return frame;
-    }
-
     // ---------- gRPC Accounts ----------
 
     private FuzzCase GrpcQuery(Random random, int n)
@@ -266,7 +253,7 @@ internal sealed partial class FuzzGenerator
         string Id() => random.Next(4) == 0 ? HostileValues.Pick(random, [.. targets.AccountIds]) : random.Next(5) == 0 ? HostileValues.Huge(random, random.Next(300, 20_000)) : AnyString(random);
         Date Day() => new() { Year = HostileValues.Pick(random, [0, 1, 2026, 9999, 10000, -1, int.MaxValue, int.MinValue]), Month = random.Next(-2, 15), Day = random.Next(-2, 33) };
         FuzzCase Make(string method, string mutation, IMessage message, bool mustReject = false, List<KeyValuePair<string, string>>? headers = null) =>
-            new(n, FuzzDoor.GrpcQuery, mutation, "POST", AccountsService + method, Frame(message.ToByteArray()), "application/grpc", headers ?? auth, mustReject);
+            new(n, FuzzDoor.GrpcQuery, mutation, "POST", AccountsService + method, GrpcHttp.Frame(message.ToByteArray()), "application/grpc", headers ?? auth, mustReject);
 
         switch (random.Next(8))
         {
@@ -295,10 +282,10 @@ internal sealed partial class FuzzGenerator
                 return Make(HostileValues.Pick(random, ["GetAccountHealth", "ListAccounts", "GetScoreHistory"]), "write key reads", new GetAccountHealthRequest { AccountId = Id() }, true, [Bearer(targets.WriteKey)]);
             case 5:
                 return new(n, FuzzDoor.GrpcQuery, "random bytes as protobuf", "POST", AccountsService + HostileValues.Pick(random, ["GetAccountHealth", "ListAccounts", "GetScoreHistory", "WatchHealth"]),
-                    Frame(RandomBytes(random, random.Next(1, 500))), "application/grpc", [.. auth, new("grpc-timeout", "2S")], false);
+                    GrpcHttp.Frame(RandomBytes(random, random.Next(1, 500))), "application/grpc", [.. auth, new("grpc-timeout", "2S")], false);
             case 6:
                 return new(n, FuzzDoor.GrpcQuery, "unknown method", "POST", HostileValues.Pick(random, ["/healthscoring.v1.Accounts/DeleteEverything", "/healthscoring.v1.Admin/Drop", "/x/y"]),
-                    Frame(RandomBytes(random, 10)), "application/grpc", auth, true);
+                    GrpcHttp.Frame(RandomBytes(random, 10)), "application/grpc", auth, true);
             default:
                 return Make(HostileValues.Pick(random, ["GetAccountHealth", "GetScoreHistory"]), "NUL or lone surrogate in the id", new GetAccountHealthRequest { AccountId = HostileValues.Pick(random, HostileValues.Unstorable) });
         }

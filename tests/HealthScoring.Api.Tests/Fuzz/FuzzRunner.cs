@@ -76,24 +76,15 @@ internal sealed class FuzzRunner(Uri restUrl, Uri grpcUrl) : IDisposable
             }
         }
 
-        HttpResponseMessage response;
-        string text;
-        try
+        var (response, bytes, lost) = await ExchangeAsync(_rest, request, ct);
+        if (lost is not null)
         {
-            response = await _rest.SendAsync(request, ct);
-            text = await response.Content.ReadAsStringAsync(ct);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            return ("no answer", $"no answer: {ex.Message}");
-        }
-        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
-        {
-            return ("no answer", "no answer within the client's timeout");
+            return ("no answer", lost);
         }
 
         using (response)
         {
+            var text = System.Text.Encoding.UTF8.GetString(bytes);
             var status = (int)response.StatusCode;
             var answer = $"HTTP {status}";
             var mediaType = response.Content.Headers.ContentType?.MediaType;
@@ -136,20 +127,10 @@ internal sealed class FuzzRunner(Uri restUrl, Uri grpcUrl) : IDisposable
             request.Headers.TryAddWithoutValidation(name, value);
         }
 
-        HttpResponseMessage http;
-        byte[] body;
-        try
+        var (http, body, lost) = await ExchangeAsync(_grpc, request, ct);
+        if (lost is not null)
         {
-            http = await _grpc.SendAsync(request, ct);
-            body = await http.Content.ReadAsByteArrayAsync(ct);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            return ("no answer", $"no answer: {ex.Message}");
-        }
-        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
-        {
-            return ("no answer", "no answer within the client's timeout");
+            return ("no answer", lost);
         }
 
         using (http)
@@ -174,6 +155,24 @@ internal sealed class FuzzRunner(Uri restUrl, Uri grpcUrl) : IDisposable
             var trailers = http.TrailingHeaders.ToDictionary(h => h.Key.ToLowerInvariant(), h => string.Join(",", h.Value));
             var response = new GrpcResponse(http.StatusCode, headers, trailers, []);
             return Judge(c, response);
+        }
+    }
+
+    /// <summary>Sends and reads the whole answer; a lost connection or the client's timeout is a failure, not an exception.</summary>
+    private static async Task<(HttpResponseMessage Response, byte[] Body, string? Lost)> ExchangeAsync(HttpClient client, HttpRequestMessage request, CancellationToken ct)
+    {
+        try
+        {
+            var response = await client.SendAsync(request, ct);
+            return (response, await response.Content.ReadAsByteArrayAsync(ct), null);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            return (null!, [], $"no answer: {ex.Message}");
+        }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (null!, [], "no answer within the client's timeout");
         }
     }
 
