@@ -1,12 +1,12 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
 using Google.Protobuf;
 using HealthScoring.Api.Grpc;
 using HealthScoring.Api.Ingestion;
 using HealthScoring.Api.Tests.Grpc;
 using HealthScoring.Contracts.V1;
+using HealthScoring.Testing.Scenarios;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthScoring.Api.Tests.Security;
@@ -118,19 +118,8 @@ public sealed class TenantIsolationTests(SeededLiveHostFixture host, ITestOutput
         (await writer.PostAsJsonAsync("/v1/batch", new { batch }, Ct)).EnsureSuccessStatusCode();
         await host.Services.GetRequiredService<IngestionPipeline>().FlushQualityAsync(Ct);
 
-        // The projection follows the log in the background: wait until acme's usage shows the events.
-        for (var attempt = 0; attempt < 300; attempt++)
-        {
-            var usage = await admin.GetFromJsonAsync<JsonElement>($"/v1/accounts/{AcmeOnlyAccount}/usage", Ct);
-            if (usage.GetProperty("days").EnumerateArray().Any(d => d.GetProperty("events").GetInt32() > 0))
-            {
-                return;
-            }
-
-            await Task.Delay(100, Ct);
-        }
-
-        throw new InvalidOperationException("The daily aggregates never showed acme's events.");
+        // The projection follows the log in the background: wait until it has handled acme's events.
+        await InactivityScenario.WaitForProjectionAsync(host.DataSource, host.Schema, Ct);
     }
 
     private HttpClient Client(string key)
