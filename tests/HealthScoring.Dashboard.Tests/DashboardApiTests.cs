@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using HealthScoring.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -196,14 +197,7 @@ public sealed partial class DashboardApiTests(DashboardFixture fixture)
     private async Task<HttpClient> SignedInClientAsync(string email, string tenant = DashboardFixture.Tenant)
     {
         var client = fixture.Client(cookies: new CookieContainer());
-        var form = await client.GetStringAsync("/dashboard/sign-in", Ct);
-        var token = CsrfField().Match(form).Groups[1].Value;
-        token.ShouldNotBeNullOrEmpty();
-        var response = await client.PostAsync("/dashboard/sign-in", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["__csrf"] = System.Net.WebUtility.HtmlDecode(token), ["tenant"] = tenant, ["email"] = email, ["password"] = DashboardFixture.Password,
-        }), Ct);
-        response.StatusCode.ShouldBe(HttpStatusCode.Redirect, await response.Content.ReadAsStringAsync(Ct));
+        await DashboardSignIn.SignInAsync(client, tenant, email, DashboardFixture.Password, Ct);
         return client;
     }
 
@@ -233,9 +227,6 @@ public sealed partial class DashboardApiTests(DashboardFixture fixture)
         command.Parameters.AddWithValue(DashboardFixture.Tenant);
         return (string)(await command.ExecuteScalarAsync(Ct))!;
     }
-
-    [GeneratedRegex("name=\"__csrf\" value=\"([^\"]+)\"")]
-    private static partial Regex CsrfField();
 
     [GeneratedRegex(@"<script(?![^>]*\bsrc=)[^>]*>", RegexOptions.IgnoreCase)]
     private static partial Regex InlineScript();

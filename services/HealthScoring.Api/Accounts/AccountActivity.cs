@@ -194,7 +194,7 @@ public sealed class AccountActivity(AccountHistoryReader reader, EventTaxonomy t
 
     // Unknown and another tenant's account answer alike: nothing tells whether the id exists elsewhere.
     private static async Task<ProblemHttpResult?> NotFoundAsync(AccountActivity activity, string tenantId, string accountId, CancellationToken cancellationToken) =>
-        accountId.Length <= 256 && await activity.ExistsAsync(tenantId, accountId, cancellationToken)
+        accountId.Length <= 256 && Portfolio.PortfolioRequests.CanExist(accountId) && await activity.ExistsAsync(tenantId, accountId, cancellationToken)
             ? null
             : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Account not found", detail: $"This tenant has no account '{accountId}'.");
 }

@@ -6,6 +6,12 @@ namespace HealthScoring.Api.Accounts;
 /// <summary>Query-string dates (YYYY-MM-DD) with their RFC 9457 answer when malformed, naming the field.</summary>
 public static class DateQuery
 {
+    /// <summary>The dates a query may name: windows and as-of dates are computed from them, so the calendar's ends are out.</summary>
+    public static readonly DateOnly Earliest = new(1900, 1, 1);
+
+    /// <inheritdoc cref="Earliest"/>
+    public static readonly DateOnly Latest = new(2999, 12, 31);
+
     /// <summary>Parses <paramref name="value"/> when given; a problem naming <paramref name="field"/> when it is not a date.</summary>
     public static bool TryParse(string? value, string field, out DateOnly? date, out ProblemHttpResult? problem)
     {
@@ -16,13 +22,13 @@ public static class DateQuery
             return true;
         }
 
-        if (DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
+        if (DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed) && parsed >= Earliest && parsed <= Latest)
         {
             date = parsed;
             return true;
         }
 
-        problem = Invalid(field, $"{field} must be a date as YYYY-MM-DD.");
+        problem = Invalid(field, $"{field} must be a date as YYYY-MM-DD, from {Earliest:yyyy-MM-dd} to {Latest:yyyy-MM-dd}.");
         return false;
     }
 

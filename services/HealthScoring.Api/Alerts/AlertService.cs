@@ -77,7 +77,7 @@ public sealed class AlertService(IEventStore store, NpgsqlDataSource dataSource,
     /// </summary>
     public async Task<bool> SetSnoozeAsync(string tenantId, string accountId, DateOnly? until, string? reason, CancellationToken cancellationToken)
     {
-        if (await store.GetStreamVersionAsync(tenantId, IngestionPipeline.AccountStream(accountId), cancellationToken) is null)
+        if (!Portfolio.PortfolioRequests.CanExist(accountId) || await store.GetStreamVersionAsync(tenantId, IngestionPipeline.AccountStream(accountId), cancellationToken) is null)
         {
             return false;
         }

@@ -1,3 +1,4 @@
+using HealthScoring.Api.Ingestion;
 using HealthScoring.Api.Tenancy;
 using HealthScoring.Integrations.Stripe;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -52,6 +53,12 @@ public static class StripeWebhookEndpoints
         {
             logger.LogWarning("Stripe webhook for tenant {Tenant} refused: {Status}", tenant, verification.Status);
             return SignatureProblem(verification.Message);
+        }
+
+        // The event is kept as it came: text PostgreSQL cannot store (or not UTF-8 at all) is refused, not half-read.
+        if (StorableJson.Check(body) is { } unstorable)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Not a Stripe event", detail: $"The body {unstorable}.");
         }
 
         var parsed = StripeEventParser.Parse(body.AsSpan());

@@ -87,7 +87,22 @@ public static class DashboardEndpoints
 
     private static async Task<IResult> SignInAsync(HttpContext http, IAntiforgery antiforgery, DashboardUserStore users)
     {
-        var form = await http.Request.ReadFormAsync(http.RequestAborted);
+        // Callers with an Authorization header skip the antiforgery check (and its form reading): check the body here.
+        if (!http.Request.HasFormContentType)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Not a form", detail: "Sign in with the sign-in form (application/x-www-form-urlencoded or multipart/form-data).");
+        }
+
+        IFormCollection form;
+        try
+        {
+            form = await http.Request.ReadFormAsync(http.RequestAborted);
+        }
+        catch (Exception ex) when (DashboardSecurity.IsUnreadableForm(ex))
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Unreadable form", detail: "The form body could not be read (malformed, or over the form limits).");
+        }
+
         string tenant = form["tenant"].ToString().Trim(), email = form["email"].ToString(), password = form["password"].ToString(), returnUrl = form["returnUrl"].ToString();
         var user = await users.VerifyAsync(tenant, email, password, http.RequestAborted);
         if (user is null)

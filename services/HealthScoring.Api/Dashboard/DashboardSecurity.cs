@@ -42,16 +42,37 @@ public static class DashboardSecurity
         headers["Referrer-Policy"] = "no-referrer";
         headers["Cross-Origin-Opener-Policy"] = "same-origin";
 
-        if (NeedsAntiforgery(context.Request)
-            && !await context.RequestServices.GetRequiredService<IAntiforgery>().IsRequestValidAsync(context))
+        if (NeedsAntiforgery(context.Request))
         {
-            await AuthProblems.WriteAsync(context, StatusCodes.Status400BadRequest, "Missing or invalid antiforgery token",
-                $"A state-changing request from a dashboard session must send the token from GET /dashboard/session in the {HeaderName} header.");
-            return;
+            bool valid;
+            try
+            {
+                // Looking for the token in a form body reads the form: a broken or oversized one is the caller's error.
+                valid = await context.RequestServices.GetRequiredService<IAntiforgery>().IsRequestValidAsync(context);
+            }
+            catch (Exception ex) when (ex is AntiforgeryValidationException || IsUnreadableForm(ex))
+            {
+                await AuthProblems.WriteAsync(context, StatusCodes.Status400BadRequest, "Unreadable form", "The form body could not be read (malformed, or over the form limits).");
+                return;
+            }
+
+            if (!valid)
+            {
+                await AuthProblems.WriteAsync(context, StatusCodes.Status400BadRequest, "Missing or invalid antiforgery token",
+                    $"A state-changing request from a dashboard session must send the token from GET /dashboard/session in the {HeaderName} header.");
+                return;
+            }
         }
 
         await next(context);
     });
+
+    /// <summary>
+    /// What reading a form throws for the client's own mistakes: over a form limit or malformed multipart
+    /// (InvalidDataException), a multipart body that ends early (IOException). A body over the size limit is a
+    /// BadHttpRequestException, which the host's exception handler already answers with its own status (413).
+    /// </summary>
+    internal static bool IsUnreadableForm(Exception ex) => ex is InvalidDataException || (ex is IOException && ex is not BadHttpRequestException);
 
     private static bool NeedsAntiforgery(HttpRequest request) =>
         !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method) || HttpMethods.IsTrace(request.Method))

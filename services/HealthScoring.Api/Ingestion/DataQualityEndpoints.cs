@@ -33,9 +33,14 @@ public static class DataQualityEndpoints
     {
         try
         {
-            var events = await JsonSerializer.DeserializeAsync<List<DeclaredEvent>>(http.Request.Body, EventTaxonomy.Json, http.RequestAborted)
+            var events = await JsonSerializer.DeserializeAsync<List<DeclaredEvent?>>(http.Request.Body, EventTaxonomy.Json, http.RequestAborted)
                 ?? throw new ArgumentException("The body must be a JSON array of declared events.");
-            return TypedResults.Ok(new DeclaredCount(await taxonomy.DeclareAsync(http.User.TenantId(), events, http.RequestAborted)));
+            if (events.Contains(null))
+            {
+                throw new ArgumentException("Every item of the array must be a declared event, not null.");
+            }
+
+            return TypedResults.Ok(new DeclaredCount(await taxonomy.DeclareAsync(http.User.TenantId(), events!, http.RequestAborted)));
         }
         catch (Exception ex) when (ex is ArgumentException or JsonException)
         {

@@ -83,6 +83,11 @@ public sealed class EventTaxonomy(NpgsqlDataSource dataSource, EventStoreOptions
             {
                 throw new ArgumentException("Every declared event needs a name of 1-256 characters.");
             }
+
+            if ($"{e.Event}{e.Feature}{string.Concat(e.Properties?.Keys ?? [])}".Contains('\0', StringComparison.Ordinal))
+            {
+                throw new ArgumentException("Event names, features and property names must not contain NUL characters.");
+            }
         }
 
         await using var command = dataSource.CreateCommand(

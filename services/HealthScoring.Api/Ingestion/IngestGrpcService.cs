@@ -210,7 +210,7 @@ public static class IngestGrpcService
         var json = new JsonObject();
         foreach (var (key, item) in value.Fields)
         {
-            json[key] = ToNode(item, depth, name);
+            json[Storable(key, name)] = ToNode(item, depth, name);
         }
 
         return json;
@@ -220,7 +220,7 @@ public static class IngestGrpcService
     {
         Value.KindOneofCase.NullValue or Value.KindOneofCase.None => null,
         Value.KindOneofCase.BoolValue => JsonValue.Create(value.BoolValue),
-        Value.KindOneofCase.StringValue => JsonValue.Create(value.StringValue),
+        Value.KindOneofCase.StringValue => JsonValue.Create(Storable(value.StringValue, name)),
         Value.KindOneofCase.NumberValue when double.IsFinite(value.NumberValue) => JsonValue.Create(value.NumberValue),
         Value.KindOneofCase.NumberValue => throw new InvalidStructException("holds a NaN or infinite number, which JSON cannot represent", name),
         Value.KindOneofCase.StructValue => ToObject(value.StructValue, depth + 1, name),
@@ -243,6 +243,10 @@ public static class IngestGrpcService
 
         return array;
     }
+
+    // PostgreSQL's jsonb cannot hold NUL (protobuf strings can; unpaired surrogates cannot reach here: the decoder replaces them).
+    private static string Storable(string text, string name) =>
+        text.Contains('\0', StringComparison.Ordinal) ? throw new InvalidStructException("holds a NUL character, which cannot be stored", name) : text;
 
     private sealed class InvalidStructException(string reason, string field) : Exception(reason)
     {

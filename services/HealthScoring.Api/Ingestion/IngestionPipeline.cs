@@ -49,7 +49,13 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
             }
 
             var itemErrors = MessageValidator.Validate(item.Index, item.Message!, _options);
-            var occurredAt = MessageValidator.OccurredAt(item.Message!, receivedAt, batchSentAt);
+            var corrected = MessageValidator.OccurredAt(item.Message!, receivedAt, batchSentAt);
+            var occurredAt = corrected ?? receivedAt;
+            if (itemErrors.Count == 0 && (corrected is null || corrected < MessageValidator.EarliestOccurredAt))
+            {
+                itemErrors = [new ItemError(item.Index, "timestamp", $"is before {MessageValidator.EarliestOccurredAt:yyyy-MM-dd} or outside the calendar (after clock-skew correction)")];
+            }
+
             if (itemErrors.Count == 0 && occurredAt > receivedAt + _options.FutureTolerance)
             {
                 itemErrors = [new ItemError(item.Index, "timestamp", $"is {(occurredAt - receivedAt).TotalHours:F1} h in the future (after clock-skew correction); the tolerance is {_options.FutureTolerance.TotalHours:F1} h")];

@@ -46,11 +46,15 @@ public static class MessageValidator
         return errors;
     }
 
+    /// <summary>The earliest time an event may have happened: older ones are a sender's bug (or a hostile one), not usage.</summary>
+    public static readonly DateTimeOffset EarliestOccurredAt = DateTimeOffset.UnixEpoch;
+
     /// <summary>
     /// When the event happened on our clock. Segment's rule: the sender's timestamp, shifted by the skew between
     /// the sender's clock (sentAt) and ours (receivedAt) when sentAt is known; receipt time when none is given.
+    /// Null when the correction leaves the calendar (a timestamp and a sentAt thousands of years apart).
     /// </summary>
-    public static DateTimeOffset OccurredAt(IncomingMessage m, DateTimeOffset receivedAt, DateTimeOffset? batchSentAt)
+    public static DateTimeOffset? OccurredAt(IncomingMessage m, DateTimeOffset receivedAt, DateTimeOffset? batchSentAt)
     {
         var stamped = m.Timestamp ?? m.OriginalTimestamp;
         if (stamped is null)
@@ -59,6 +63,13 @@ public static class MessageValidator
         }
 
         var sentAt = m.SentAt ?? batchSentAt;
-        return sentAt is null ? stamped.Value.ToUniversalTime() : (stamped.Value + (receivedAt - sentAt.Value)).ToUniversalTime();
+        if (sentAt is null)
+        {
+            return stamped.Value.ToUniversalTime();
+        }
+
+        var skew = receivedAt - sentAt.Value;
+        var utc = stamped.Value.UtcDateTime;
+        return skew > DateTime.MaxValue - utc || skew < DateTime.MinValue - utc ? null : new DateTimeOffset(utc + skew, TimeSpan.Zero);
     }
 }

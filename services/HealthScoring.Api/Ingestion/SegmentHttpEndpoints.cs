@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 using HealthScoring.Api.Resilience;
 using HealthScoring.Api.Tenancy;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -68,7 +69,13 @@ public static class SegmentHttpEndpoints
             return Problem(StatusCodes.Status400BadRequest, "Bad sentAt", "\"sentAt\" must be an ISO-8601 date and time.");
         }
 
-        var batchContext = root.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? JsonSerializer.Deserialize<JsonObject>(c) : null;
+        var hasContext = root.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object;
+        if (hasContext && StorableJson.Check(JsonMarshal.GetRawUtf8Value(c)) is { } unstorable)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Bad context", $"The batch's \"context\" {unstorable}.");
+        }
+
+        var batchContext = hasContext ? JsonSerializer.Deserialize<JsonObject>(c) : null;
         var items = new List<ParsedItem>(batch.GetArrayLength());
         var index = 0;
         foreach (var element in batch.EnumerateArray())
@@ -145,6 +152,12 @@ public static class SegmentHttpEndpoints
             if (length > limit)
             {
                 return (null, 0, TooLarge(limit));
+            }
+
+            // JSON is UTF-8 (RFC 8259); the parser would let invalid bytes through inside strings.
+            if (!Utf8.IsValid(buffer.AsSpan(0, length)))
+            {
+                return (null, 0, Problem(StatusCodes.Status400BadRequest, "Malformed JSON", "The body is not valid UTF-8."));
             }
 
             try

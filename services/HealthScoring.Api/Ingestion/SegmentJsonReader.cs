@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -18,6 +19,11 @@ public static class SegmentJsonReader
         if (element.ValueKind != JsonValueKind.Object)
         {
             return new ParsedItem(index, null, [new ItemError(index, "", "must be a JSON object")]);
+        }
+
+        if (StorableJson.Check(JsonMarshal.GetRawUtf8Value(element)) is { } unstorable)
+        {
+            return new ParsedItem(index, null, [new ItemError(index, "", $"the message {unstorable}")]);
         }
 
         var type = impliedType;

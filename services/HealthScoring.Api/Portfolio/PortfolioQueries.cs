@@ -112,6 +112,11 @@ public sealed class PortfolioQueries(NpgsqlDataSource dataSource, EventStoreOpti
     /// <summary>One account's page, or null when the tenant has no verdict for it.</summary>
     public async Task<AccountDetail?> GetAsync(string tenantId, string accountId, CancellationToken cancellationToken)
     {
+        if (!PortfolioRequests.CanExist(accountId))
+        {
+            return null;
+        }
+
         await using var command = dataSource.CreateCommand($"{BaseQuery(details: true)} select * from p where p.account_id = $3");
         AddBaseParameters(command, tenantId);
         command.Parameters.AddWithValue(accountId);
@@ -133,6 +138,11 @@ public sealed class PortfolioQueries(NpgsqlDataSource dataSource, EventStoreOpti
     /// <summary>The account's scores in [from, to], oldest first; null when the tenant has never scored the account.</summary>
     public async Task<IReadOnlyList<HistoryPoint>?> HistoryAsync(string tenantId, string accountId, DateOnly? from, DateOnly? to, CancellationToken cancellationToken)
     {
+        if (!PortfolioRequests.CanExist(accountId))
+        {
+            return null;
+        }
+
         await using var command = dataSource.CreateCommand($"""
             select true, null::date, null::int, null::text, null::float8, null::float8
             from {_s}.account_health where tenant_id = $1 and account_id = $2

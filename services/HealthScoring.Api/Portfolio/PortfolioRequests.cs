@@ -44,6 +44,14 @@ public static class PortfolioRequests
             errors.Add(new FieldError("pageSize", $"pageSize must be between 1 and {MaxPageSize}."));
         }
 
+        foreach (var (field, value) in new[] { ("segment", segment), ("owner", owner), ("plan", plan), ("q", q), ("pageToken", pageToken) })
+        {
+            if (value?.Contains('\0', StringComparison.Ordinal) == true)
+            {
+                errors.Add(new FieldError(field, $"{field} must not contain NUL characters."));
+            }
+        }
+
         var filter = new AccountFilter(band, Blank(segment), Blank(owner), Blank(plan), Blank(q));
         PageToken? after = null;
         if (errors.Count == 0 && Blank(pageToken) is { } token)
@@ -87,6 +95,12 @@ public static class PortfolioRequests
         errors.Add(new FieldError(field, $"{field} must be a date as YYYY-MM-DD."));
         return null;
     }
+
+    /// <summary>
+    /// Whether an account could have this id: PostgreSQL text cannot hold NUL, so no stored id contains one (asking
+    /// the database would only fail). An id that cannot exist is simply not found.
+    /// </summary>
+    public static bool CanExist(string accountId) => !accountId.Contains('\0', StringComparison.Ordinal);
 
     private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }

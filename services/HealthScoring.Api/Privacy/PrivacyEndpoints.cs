@@ -20,6 +20,11 @@ public static class PrivacyEndpoints
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Which user?", detail: "Give exactly one of userId and anonymousId.");
         }
 
+        if ($"{request.UserId}{request.AnonymousId}".Contains('\0', StringComparison.Ordinal))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Which user?", detail: "User ids never contain NUL characters.");
+        }
+
         var userKey = IngestionPipeline.UserKey(new IncomingMessage { Type = MessageType.Identify, UserId = request.UserId, AnonymousId = request.AnonymousId });
         var outcome = await privacy.EraseUserAsync(http.User.TenantId(), userKey, http.RequestAborted);
         return TypedResults.Ok(new ErasureAnswer(outcome.UserKnown, outcome.KeysShredded));
