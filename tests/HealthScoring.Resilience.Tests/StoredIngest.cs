@@ -12,16 +12,7 @@ internal sealed class StoredIngest(NpgsqlDataSource dataSource, string schema)
     /// <summary>Of <paramref name="calls"/>, those whose derived event id (IngestionPipeline.EventIdOf(messageId)) is not in the store.</summary>
     public async Task<IReadOnlyList<int>> MissingAsync(IngestWorkload workload, IReadOnlyList<int> calls, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"select event_id from {schema}.events where tenant_id = $1 and event_id = any($2)");
-        command.Parameters.AddWithValue(SustainedIngest.Tenant);
-        command.Parameters.AddWithValue(calls.Select(workload.EventId).ToArray());
-        var stored = new HashSet<Guid>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            stored.Add(reader.GetGuid(0));
-        }
-
+        var stored = await StoredEventIds.AmongAsync(dataSource, schema, SustainedIngest.Tenant, calls.Select(workload.EventId), cancellationToken);
         return [.. calls.Where(i => !stored.Contains(workload.EventId(i)))];
     }
 

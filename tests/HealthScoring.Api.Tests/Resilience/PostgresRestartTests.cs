@@ -160,15 +160,7 @@ public sealed class PostgresRestartTests(PostgresRestartFixture host) : IClassFi
     {
         // A data source of its own: the fixture's pooled connections did not survive the restart.
         await using var dataSource = NpgsqlDataSource.Create(host.ConnectionString);
-        await using var command = dataSource.CreateCommand($"select event_id from {host.Schema}.events where tenant_id = 'acme' and event_id = any($1)");
-        command.Parameters.AddWithValue(messageIds.Select(IngestionPipeline.EventIdOf).ToArray());
-        var stored = new HashSet<Guid>();
-        await using var reader = await command.ExecuteReaderAsync(Ct);
-        while (await reader.ReadAsync(Ct))
-        {
-            stored.Add(reader.GetGuid(0));
-        }
-
+        var stored = await StoredEventIds.AmongAsync(dataSource, host.Schema, "acme", messageIds.Select(IngestionPipeline.EventIdOf), Ct);
         return [.. messageIds.Where(id => !stored.Contains(IngestionPipeline.EventIdOf(id)))];
     }
 
