@@ -170,10 +170,10 @@ public sealed partial class SoakBenchmark : IBenchmark
         stop.CancelAfter(options.Duration);
         log.Info($"  soak started at {startedAt:HH:mm:ss} UTC; a line every {ReportEvery.TotalSeconds:F0}s");
 
-        Task IngestHttp() => SoakPacer.RunAsync("ingest.http", httpRequestsPerSecond, 64,
+        Task IngestHttp() => SoakPacer.RunAsync("ingest.http", httpRequestsPerSecond,
             n => http.SendBatchAsync(events.NextHttpBatch(n, HttpBatchSize), events, cancellationToken), stats, stop.Token);
 
-        Task IngestGrpc() => SoakPacer.RunAsync("ingest.grpc", GrpcCallsPerSecond, 4, async n =>
+        Task IngestGrpc() => SoakPacer.RunAsync("ingest.grpc", GrpcCallsPerSecond, async n =>
         {
             var frames = new List<byte[]>();
             var counts = new List<int>();
@@ -199,7 +199,7 @@ public sealed partial class SoakBenchmark : IBenchmark
             }
         }, stats, stop.Token);
 
-        Task Query() => SoakPacer.RunAsync("query", options.QueryRate, 64, n => QueryAsync(http, accounts, n, cancellationToken), stats, stop.Token);
+        Task Query() => SoakPacer.RunAsync("query", options.QueryRate, n => QueryAsync(http, accounts, n, cancellationToken), stats, stop.Token);
 
         async Task Score()
         {

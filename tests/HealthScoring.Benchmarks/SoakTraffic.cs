@@ -83,18 +83,22 @@ public sealed class SoakStats
 
 /// <summary>
 /// Open-loop pacing: starts <c>send(n)</c> at a fixed rate whatever the answers' speed, as independent clients
-/// would, up to a cap of calls in flight. A call that cannot start because the cap is reached is a failure
-/// (the host fell behind the load), never silently dropped.
+/// would, up to a cap of calls in flight (the calls of <see cref="Backlog"/> at the rate, at least 8). A call that
+/// cannot start because the cap is reached is a failure (the host fell behind the load), never silently dropped.
 /// </summary>
 public static class SoakPacer
 {
+    /// <summary>How far behind the host may fall (calls in flight, as time at the rate) before calls are refused.</summary>
+    public static readonly TimeSpan Backlog = TimeSpan.FromSeconds(10);
+
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
 
     /// <summary>Paces until <paramref name="stop"/>, then waits for the calls in flight.</summary>
-    public static async Task RunAsync(string operation, double perSecond, int maxInFlight, Func<long, Task> send, SoakStats stats, CancellationToken stop)
+    public static async Task RunAsync(string operation, double perSecond, Func<long, Task> send, SoakStats stats, CancellationToken stop)
     {
         ArgumentNullException.ThrowIfNull(send);
         ArgumentNullException.ThrowIfNull(stats);
+        var maxInFlight = Math.Max(8, (int)Math.Ceiling(perSecond * Backlog.TotalSeconds));
         using var gate = new SemaphoreSlim(maxInFlight);
         var running = new List<Task>();
         var clock = Stopwatch.StartNew();
