@@ -86,7 +86,7 @@ public sealed partial class SoakBenchmark : IBenchmark
             log.Info(string.Create(CultureInfo.InvariantCulture, $"  {scored.Count} accounts scored as of {Day(firstDay)}; API RSS after set-up {RssSampler.ReadStatusMegabytes(api.ProcessId, "VmRSS"):F0} MB"));
 
             var events = new SoakEvents(ReadAccounts(Path.Combine(data.FullName, "accounts.csv")), ReadEventNames(Path.Combine(data.FullName, "taxonomy.json")), "usr_{0}_{1:D3}");
-            var soak = await SoakAsync(context, api, cli, http, events, stats, scored, firstDay, scoringRuns, writeKey, cancellationToken);
+            var soak = await SoakAsync(context, api, cli, http, events, stats, scored, firstDay, scoringRuns, writeKey, () => ProjectionLagAsync(dataSource, schema, cancellationToken), cancellationToken);
             await VerifyStoredAsync(dataSource, schema, soak, stats, cancellationToken);
             return Report(context, soak, stats);
         }
@@ -153,7 +153,7 @@ public sealed partial class SoakBenchmark : IBenchmark
 
     private static async Task<SoakRun> SoakAsync(
         BenchmarkContext context, ApiHostProcess api, HealthScoreCli cli, SoakHttp http, SoakEvents events, SoakStats stats,
-        IReadOnlyList<string> accounts, DateOnly firstDay, int scoringRuns, string writeKey, CancellationToken cancellationToken)
+        IReadOnlyList<string> accounts, DateOnly firstDay, int scoringRuns, string writeKey, Func<Task<long>> projectionLag, CancellationToken cancellationToken)
     {
         var options = context.Options;
         var log = context.Log;
@@ -259,7 +259,7 @@ public sealed partial class SoakBenchmark : IBenchmark
                     if (clock.Elapsed >= nextReport)
                     {
                         nextReport += ReportEvery;
-                        log.Info(Progress(clock.Elapsed, mb, stats, scoringSeconds.Count));
+                        log.Info(Progress(clock.Elapsed, mb, stats, scoringSeconds.Count, await projectionLag()));
                     }
                 }
             }
@@ -430,14 +430,20 @@ public sealed partial class SoakBenchmark : IBenchmark
         return results;
     }
 
-    private static string Progress(TimeSpan at, double rssMb, SoakStats stats, int scoringRuns)
+    /// <summary>Events in the log after the host's daily projection's checkpoint (scoring waits for it to pass what came before).</summary>
+    private static async Task<long> ProjectionLagAsync(NpgsqlDataSource dataSource, string schema, CancellationToken cancellationToken) =>
+        await BenchDatabase.ScalarAsync(dataSource,
+            $"select count(*) from {schema}.events e where (e.tx_id, e.seq) > coalesce((select (s.tx_id, s.seq) from {schema}.subscriptions s where s.name = 'account-daily'), ('0'::xid8, 0::bigint))",
+            cancellationToken);
+
+    private static string Progress(TimeSpan at, double rssMb, SoakStats stats, int scoringRuns, long projectionLag)
     {
         var latencies = stats.Latencies();
         string P99(string operation) => latencies.TryGetValue(operation, out var v) && v.Length > 0
             ? SoakStats.Percentile(v, 0.99).ToString("F0", CultureInfo.InvariantCulture) + " ms"
             : "-";
         return string.Create(CultureInfo.InvariantCulture,
-            $"  {at.TotalSeconds,5:F0}s: {stats.Accepted:N0} events stored; p99 so far: http {P99("ingest.http")}, grpc {P99("ingest.grpc")}, list {P99("query.list")}, account {P99("query.account")}; {scoringRuns} scoring runs; API RSS {rssMb:F0} MB; {stats.ErrorCount} errors");
+            $"  {at.TotalSeconds,5:F0}s: {stats.Accepted:N0} events stored; p99 so far: http {P99("ingest.http")}, grpc {P99("ingest.grpc")}, list {P99("query.list")}, account {P99("query.account")}; {scoringRuns} scoring runs; projection {projectionLag:N0} events behind; API RSS {rssMb:F0} MB; {stats.ErrorCount} errors");
     }
 
     private static string Unit(double ms, bool seconds) =>
