@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help demo demo-stop test bench build services-up services-down services-status clean
+.PHONY: help demo demo-stop test bench soak build services-up services-down services-status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -18,6 +18,9 @@ test: ## Start services, build, run every test project; prints "tests: N passed,
 
 bench: ## Run the benchmarks (with their reference baselines); writes bench-results/latest.json
 	scripts/bench.sh
+
+soak: ## 10 min of mixed load on the API host (SOAK_ARGS="--duration 90" for less); fails on RSS growth or errors
+	scripts/bench.sh --only soak.mixed $(SOAK_ARGS)
 
 build: ## Build the whole solution (Release)
 	dotnet build HealthScoring.sln -c Release -nologo

@@ -3,6 +3,7 @@
 #
 # Usage: scripts/bench.sh [benchmark options]     e.g. scripts/bench.sh --only eventstore.bulk_append --events 20000 --streams 200
 #        scripts/bench.sh --help                  lists the options and benchmarks
+#        scripts/bench.sh --only soak.mixed       the 10-minute soak (make soak); not part of the default set
 #
 # Starts the services (scripts/services.sh up), then runs the suite in Release. Results go to
 # bench-results/latest.json under the repository root unless --out says otherwise.

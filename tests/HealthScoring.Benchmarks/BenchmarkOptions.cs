@@ -14,7 +14,8 @@ public enum RunOrder
 
 /// <summary>
 /// The command line: <c>[--only NAME[,NAME]] [--events N] [--streams N] [--batch-size N] [--order reference-first|ours-first]
-/// [--accounts N] [--hubspot-rate N] [--concurrency N] [--grpc-calls N] [--http-batch N] [--grpc-batch N] [--out PATH] [--list]</c>.
+/// [--accounts N] [--hubspot-rate N] [--concurrency N] [--grpc-calls N] [--http-batch N] [--grpc-batch N]
+/// [--duration D] [--ingest-rate N] [--query-rate N] [--score-every D] [--out PATH] [--list]</c>.
 /// </summary>
 public sealed record BenchmarkOptions
 {
@@ -61,6 +62,21 @@ public sealed record BenchmarkOptions
     /// </summary>
     public bool NoProjection { get; init; }
 
+    /// <summary>soak.mixed: how long the mixed load runs (at least <see cref="MinimumDuration"/>).</summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>soak.mixed: events per second sent, four fifths over /v1/batch, one fifth over IngestStream.</summary>
+    public int IngestRate { get; init; } = 3_000;
+
+    /// <summary>soak.mixed: REST queries per second.</summary>
+    public int QueryRate { get; init; } = 50;
+
+    /// <summary>soak.mixed: the interval between scoring runs.</summary>
+    public TimeSpan ScoreEvery { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The shortest soak that still has a first and a last half worth comparing.</summary>
+    public static TimeSpan MinimumDuration { get; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The results file as given (null: <see cref="DefaultOut"/> under the repository root).</summary>
     public string? Out { get; init; }
 
@@ -94,6 +110,11 @@ public sealed record BenchmarkOptions
                                (e.g. a copy of an earlier build, to interleave before/after runs)
           --no-projection      ingest: the API host without its account-daily projection (an ingest-only host),
                                reported as ingest.no_projection.* beside, never instead of, the headline
+          --duration D         soak.mixed: how long the mixed load runs, as seconds or with s/m (default 10m,
+                               at least 60s); soak.mixed runs only when named by --only (scripts/soak.sh, make soak)
+          --ingest-rate N      soak.mixed: events per second (default 3000; 4/5 /v1/batch, 1/5 IngestStream)
+          --query-rate N       soak.mixed: REST queries per second (default 50)
+          --score-every D      soak.mixed: time between scoring runs (default 1m)
           --out PATH           results file (default {DefaultOut} under the repository root;
                                a relative PATH is taken from the current directory)
           --list               list the benchmarks and exit
@@ -181,6 +202,18 @@ public sealed record BenchmarkOptions
                 case "--no-projection":
                     options = options with { NoProjection = true };
                     break;
+                case "--duration":
+                    options = options with { Duration = Span(key, Value()) };
+                    break;
+                case "--ingest-rate":
+                    options = options with { IngestRate = Positive(key, Value()) };
+                    break;
+                case "--query-rate":
+                    options = options with { QueryRate = Positive(key, Value()) };
+                    break;
+                case "--score-every":
+                    options = options with { ScoreEvery = Span(key, Value()) };
+                    break;
                 case "--out":
                     options = options with { Out = Value() };
                     break;
@@ -201,7 +234,21 @@ public sealed record BenchmarkOptions
             throw new ArgumentException($"--streams ({options.Streams}) must not exceed --events ({options.Events}): every stream gets at least one event.");
         }
 
+        if (options.Duration < MinimumDuration)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--duration must be at least {MinimumDuration.TotalSeconds:F0}s: the soak compares its last half with the point half-way."));
+        }
+
         return options with { Only = only };
+    }
+
+    /// <summary>A positive time as whole seconds (<c>90</c>, <c>90s</c>) or minutes (<c>10m</c>).</summary>
+    private static TimeSpan Span(string key, string text)
+    {
+        var (digits, unit) = text.EndsWith('m') ? (text[..^1], 60) : text.EndsWith('s') ? (text[..^1], 1) : (text, 1);
+        return int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
+            ? TimeSpan.FromSeconds((long)n * unit)
+            : throw new ArgumentException($"{key} must be a positive number of seconds (90, 90s) or minutes (10m), not '{text}'.");
     }
 
     private static int Positive(string key, string text) =>

@@ -22,4 +22,16 @@ public interface IBenchmark
 /// <param name="Options">The command-line options.</param>
 /// <param name="ConnectionString">PostgreSQL connection string (contains the password: never print it).</param>
 /// <param name="Log">Progress and informational output.</param>
-public sealed record BenchmarkContext(BenchmarkOptions Options, string ConnectionString, ProgressLog Log);
+public sealed record BenchmarkContext(BenchmarkOptions Options, string ConnectionString, ProgressLog Log)
+{
+    private readonly List<string> _verdicts = [];
+
+    /// <summary>The acceptance criteria a benchmark found missed (see <see cref="MissedTarget"/>).</summary>
+    public IReadOnlyList<string> MissedTargets => _verdicts;
+
+    /// <summary>
+    /// Records that the work was done and measured but missed a criterion the benchmark enforces (the soak's): its
+    /// figures are still written, and the run then exits non-zero.
+    /// </summary>
+    public void MissedTarget(string criterion) => _verdicts.Add(criterion);
+}

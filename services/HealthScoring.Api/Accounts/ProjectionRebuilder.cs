@@ -17,18 +17,21 @@ public sealed class ProjectionRebuilder(NpgsqlDataSource dataSource, IEventStore
     }
 
     /// <summary>
-    /// For when another process (the API host) leads the projection: waits until its checkpoint has reached the end
-    /// of the log, so what is read next reflects every event stored so far. Reports the checkpoint's sequence number.
+    /// For when another process (the API host) leads the projection: waits until its checkpoint has passed every
+    /// event stored before this call, so what is read next reflects them. Events appended meanwhile are not waited
+    /// for: under steady ingest the log has no end to reach. Reports the checkpoint's sequence number.
     /// </summary>
     public async Task WaitForLeaderAsync(IProgress<long>? progress, CancellationToken cancellationToken)
     {
         var horizon = await LogHorizon.NowAsync(dataSource, cancellationToken);
         while (true)
         {
-            // The horizon first: once it has passed, an empty read after the checkpoint means nothing is left.
+            // The horizon first: once it has passed, everything stored before this call is readable, and in log
+            // order (transaction first) it all comes before what later transactions append. So the leader is done
+            // with it once the next event after its checkpoint, if any, is from a transaction at or past the horizon.
             var passed = await LogHorizon.HasPassedAsync(dataSource, horizon, cancellationToken);
             var checkpoint = await SubscriptionRunner.ReadCheckpointAsync(dataSource, storeOptions, AccountDailyProjection.SubscriptionName, cancellationToken) ?? LogPosition.Start;
-            if (passed && (await store.ReadAllAsync(checkpoint, 1, cancellationToken: cancellationToken)).Events.Count == 0)
+            if (passed && (await store.ReadAllAsync(checkpoint, 1, cancellationToken: cancellationToken)).Events is var next && (next.Count == 0 || next[0].Position.TransactionId >= horizon))
             {
                 return;
             }
