@@ -64,6 +64,9 @@ public sealed class BackPressure : IAsyncDisposable
             BusyRetryAfter);
     }
 
+    /// <summary>Ingest slots free right now (int.MaxValue when unbounded).</summary>
+    internal long IngestSlotsFree => _ingestSlots?.GetStatistics()?.CurrentAvailablePermits ?? int.MaxValue;
+
     /// <summary>Takes <paramref name="events"/> from the key's event bucket, or throws 429 with the wait until they would be there.</summary>
     public void TakeEvents(string partition, int events)
     {
