@@ -27,6 +27,15 @@ public sealed class SeededLiveHostFixture : LiveApiFixture
 
     public Uri GrpcUrl => new($"http://127.0.0.1:{GrpcPort}/");
 
+    /// <summary>The scrape token <c>/metrics</c> is configured with, as in production (without one it answers 404).</summary>
+    public const string MetricsScrapeToken = "scrape-token-fuzz-0123456789";
+
+    protected override void Configure(IDictionary<string, string?> settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings["Metrics:ScrapeToken"] = MetricsScrapeToken;
+    }
+
     public override async ValueTask InitializeAsync()
     {
         await base.InitializeAsync();
