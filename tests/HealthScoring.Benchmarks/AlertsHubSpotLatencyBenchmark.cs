@@ -304,17 +304,7 @@ public sealed class AlertsHubSpotLatencyBenchmark : IBenchmark
 
     private List<BenchmarkResult> Report(Delivery run, Delivery alone, int rate, int count, ProgressLog log)
     {
-        static double P(List<double> values, double q)
-        {
-            if (values.Count == 0)
-            {
-                return double.NaN;
-            }
-
-            // Nearest rank: the smallest value with at least q of the values at or below it.
-            var sorted = values.Order().ToList();
-            return sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
-        }
+        static double P(List<double> values, double q) => Percentiles.NearestRank(values, q);
 
         string Figures(List<double> ms) => string.Create(CultureInfo.InvariantCulture,
             $"p50 {P(ms, 0.5) / 1000:F2}s, p99 {P(ms, 0.99) / 1000:F2}s, max {(ms.Count == 0 ? double.NaN : ms.Max()) / 1000:F2}s");

@@ -366,8 +366,8 @@ public sealed partial class SoakBenchmark : IBenchmark
             $"  ingest: {stats.Accepted:N0} events stored ({stats.Accepted / seconds:N0}/s), {stats.Duplicates:N0} deliberate repeats answered as duplicates, {stats.DeliberateRejects:N0} deliberately invalid items rejected"));
         foreach (var (operation, values) in latencies.Where(p => p.Key != "setup").OrderBy(p => p.Key, StringComparer.Ordinal))
         {
-            var p50 = SoakStats.Percentile(values, 0.5);
-            var p99 = SoakStats.Percentile(values, 0.99);
+            var p50 = Percentiles.NearestRank(values, 0.5);
+            var p99 = Percentiles.NearestRank(values, 0.99);
             var scoring = operation == "scoring";
             log.Info(string.Create(CultureInfo.InvariantCulture,
                 $"  {operation,-16} {values.Length,7:N0} ({values.Length / seconds,6:N1}/s)  p50 {Unit(p50, scoring)}  p99 {Unit(p99, scoring)}  max {Unit(values.Max(), scoring)}"));
@@ -440,7 +440,7 @@ public sealed partial class SoakBenchmark : IBenchmark
     {
         var latencies = stats.Latencies();
         string P99(string operation) => latencies.TryGetValue(operation, out var v) && v.Length > 0
-            ? SoakStats.Percentile(v, 0.99).ToString("F0", CultureInfo.InvariantCulture) + " ms"
+            ? Percentiles.NearestRank(v, 0.99).ToString("F0", CultureInfo.InvariantCulture) + " ms"
             : "-";
         return string.Create(CultureInfo.InvariantCulture,
             $"  {at.TotalSeconds,5:F0}s: {stats.Accepted:N0} events stored; p99 so far: http {P99("ingest.http")}, grpc {P99("ingest.grpc")}, list {P99("query.list")}, account {P99("query.account")}; {scoringRuns} scoring runs; projection {projectionLag:N0} events behind; API RSS {rssMb:F0} MB; {stats.ErrorCount} errors");

@@ -66,19 +66,6 @@ public sealed class SoakStats
                 return p.Value.ToArray();
             }
         }, StringComparer.Ordinal);
-
-    /// <summary>Nearest rank: the smallest value with at least <paramref name="q"/> of the values at or below it.</summary>
-    public static double Percentile(IReadOnlyList<double> values, double q)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        if (values.Count == 0)
-        {
-            return double.NaN;
-        }
-
-        var sorted = values.Order().ToList();
-        return sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
-    }
 }
 
 /// <summary>
