@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using HealthScoring.Api.Grpc;
+using HealthScoring.Api.Observability;
 using HealthScoring.Api.Tests.Grpc;
 
 namespace HealthScoring.Api.Tests.Fuzz;
@@ -76,6 +77,10 @@ internal sealed class FuzzRunner(Uri restUrl, Uri grpcUrl) : IDisposable
             }
         }
 
+        // Each request carries its case number as its correlation id, which the host echoes: an answer carrying
+        // another case's id means a request's framing leaked into the next one on its connection (smuggling).
+        var requestId = $"fuzz-case-{c.Number}";
+        request.Headers.TryAddWithoutValidation(CorrelationIdMiddleware.HeaderName, requestId);
         var (response, bytes, lost) = await ExchangeAsync(_rest, request, ct);
         if (lost is not null)
         {
@@ -87,6 +92,10 @@ internal sealed class FuzzRunner(Uri restUrl, Uri grpcUrl) : IDisposable
             var text = System.Text.Encoding.UTF8.GetString(bytes);
             var status = (int)response.StatusCode;
             var answer = $"HTTP {status}";
+            if (response.Headers.TryGetValues(CorrelationIdMiddleware.HeaderName, out var echoed) && echoed.Single() != requestId)
+            {
+                return (answer, $"the answer ({status}) belongs to another request, {echoed.Single()}: {Shorten(text)}");
+            }
             var mediaType = response.Content.Headers.ContentType?.MediaType;
             if (status >= 500)
             {
