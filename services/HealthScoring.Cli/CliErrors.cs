@@ -14,7 +14,7 @@ internal static class CliErrors
         {
             return await action();
         }
-        catch (NpgsqlException ex) when (ex.InnerException is SocketException || ex is PostgresException { SqlState: "28P01" or "3D000" })
+        catch (NpgsqlException ex) when (ex.InnerException is SocketException or TimeoutException || ex is PostgresException { SqlState: "28P01" or "3D000" or "57P03" })
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] cannot use PostgreSQL at {settings.Describe()}: {ex.Message}");
             AnsiConsole.MarkupLine("Start the local services with [bold]scripts/services.sh up[/], or set ConnectionStrings__EventStore.");

@@ -20,15 +20,21 @@ namespace HealthScoring.Api.Accounts;
 /// <remarks>
 /// While this host's ingest is saturated (<see cref="IngestPressure"/>), the projection takes at most
 /// <see cref="AccountsOptions.ProjectionShareUnderIngest"/> of the time: after each batch it pauses for the rest. Its
-/// lag then grows during a burst and is made up after it, in full-size batches that cost less per event.
+/// lag then grows during a burst and is made up after it, in full-size batches that cost less per event. The lag is
+/// bounded: once the last event it handled was recorded more than <see cref="AccountsOptions.MaxLagUnderIngest"/>
+/// ago, it stops pausing until it is back within that.
 /// </remarks>
-public sealed class AccountDailyProjection(EventStoreOptions storeOptions, EventTaxonomy taxonomy, IOptions<FeatureOptions> options, IngestPressure pressure, IOptions<AccountsOptions> accountsOptions) : ITransactionalSubscriptionHandler, IPacedSubscriptionHandler
+public sealed class AccountDailyProjection(EventStoreOptions storeOptions, EventTaxonomy taxonomy, IOptions<FeatureOptions> options, IngestPressure pressure, IOptions<AccountsOptions> accountsOptions, TimeProvider clock) : ITransactionalSubscriptionHandler, IPacedSubscriptionHandler
 {
     public const string SubscriptionName = "account-daily";
 
     private readonly string _s = storeOptions.Schema;
     private readonly EventRoles _roles = options.Value.Roles;
     private readonly double _shareUnderIngest = accountsOptions.Value.ProjectionShareUnderIngest;
+    private readonly TimeSpan _maxLag = accountsOptions.Value.MaxLagUnderIngest;
+
+    /// <summary>When the last event of the latest batch was recorded (the runner calls handle, then pace, one batch at a time).</summary>
+    private DateTimeOffset _lastRecordedAt = DateTimeOffset.MaxValue;
 
     /// <summary>The longest pause after one batch, however long it took.</summary>
     private static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(30);
@@ -36,17 +42,21 @@ public sealed class AccountDailyProjection(EventStoreOptions storeOptions, Event
     /// <inheritdoc />
     public async ValueTask PaceAsync(int count, TimeSpan elapsed, CancellationToken cancellationToken)
     {
-        var pause = PauseAfter(elapsed, _shareUnderIngest, pressure.IsSaturated);
+        var pause = PauseAfter(elapsed, _shareUnderIngest, pressure.IsSaturated, clock.GetUtcNow() - _lastRecordedAt, _maxLag);
         if (pause > TimeSpan.Zero)
         {
             await Task.Delay(pause, cancellationToken);
         }
     }
 
-    /// <summary>The pause after a batch that took <paramref name="elapsed"/>, so that the projection takes at most <paramref name="share"/> of the time while ingest is saturated.</summary>
-    internal static TimeSpan PauseAfter(TimeSpan elapsed, double share, bool saturated)
+    /// <summary>
+    /// The pause after a batch that took <paramref name="elapsed"/>, so that the projection takes at most
+    /// <paramref name="share"/> of the time while ingest is saturated, unless it is already <paramref name="maxLag"/>
+    /// or more behind (<paramref name="lag"/>: how long ago the batch's last event was recorded).
+    /// </summary>
+    internal static TimeSpan PauseAfter(TimeSpan elapsed, double share, bool saturated, TimeSpan lag, TimeSpan maxLag)
     {
-        if (!saturated || share >= 1)
+        if (!saturated || share >= 1 || lag >= maxLag)
         {
             return TimeSpan.Zero;
         }
@@ -79,6 +89,10 @@ public sealed class AccountDailyProjection(EventStoreOptions storeOptions, Event
         var users = new HashSet<(string Tenant, string Account, DateOnly Day, string User)>();
         var subscriptions = new List<(string Tenant, string Account, Guid EventId, DateTimeOffset At, StripeSubscriptionSnapshot Snapshot, bool Canceled)>();
         var taxonomies = new Dictionary<string, IReadOnlyDictionary<string, DeclaredEvent>>(StringComparer.Ordinal);
+        if (events.Count > 0)
+        {
+            _lastRecordedAt = events[^1].RecordedAt;
+        }
 
         foreach (var e in events)
         {

@@ -9,7 +9,8 @@ public static class AccountsExtensions
     {
         builder.Services.Configure<FeatureOptions>(builder.Configuration.GetSection(FeatureOptions.SectionName));
         builder.Services.AddOptions<AccountsOptions>().Bind(builder.Configuration.GetSection(AccountsOptions.SectionName))
-            .Validate(o => o.ProjectionShareUnderIngest is > 0 and <= 1, "Accounts:ProjectionShareUnderIngest must be above 0 and at most 1.").ValidateOnStart();
+            .Validate(o => o.ProjectionShareUnderIngest is > 0 and <= 1, "Accounts:ProjectionShareUnderIngest must be above 0 and at most 1.")
+            .Validate(o => o.MaxLagUnderIngest > TimeSpan.Zero, "Accounts:MaxLagUnderIngest must be a positive time span, such as 00:02:00.").ValidateOnStart();
         builder.Services.AddSingleton(AccountsMigrations.Set);
         builder.Services.AddSingleton<AccountDailyProjection>();
         builder.Services.AddSingleton<AccountHistoryReader>();

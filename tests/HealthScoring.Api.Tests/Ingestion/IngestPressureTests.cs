@@ -47,12 +47,24 @@ public sealed class IngestPressureTests
     [Theory]
     [InlineData(2.0, 0.25, true, 6.0)]
     [InlineData(2.0, 0.5, true, 2.0)]
+    [InlineData(2.0, 0.1, true, 18.0)]
     [InlineData(2.0, 0.25, false, 0.0)]
     [InlineData(2.0, 1.0, true, 0.0)]
     [InlineData(20.0, 0.25, true, 30.0)]
     public void The_projection_pauses_only_under_saturated_ingest_for_the_rest_of_its_share(double batchSeconds, double share, bool saturated, double expectedPause)
     {
-        AccountDailyProjection.PauseAfter(TimeSpan.FromSeconds(batchSeconds), share, saturated).ShouldBe(TimeSpan.FromSeconds(expectedPause));
+        AccountDailyProjection.PauseAfter(TimeSpan.FromSeconds(batchSeconds), share, saturated, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(2))
+            .ShouldBe(TimeSpan.FromSeconds(expectedPause));
+    }
+
+    [Theory]
+    [InlineData(119.0, 18.0)]
+    [InlineData(120.0, 0.0)]
+    [InlineData(600.0, 0.0)]
+    public void The_projection_stops_giving_way_once_it_is_the_maximum_lag_behind(double lagSeconds, double expectedPause)
+    {
+        AccountDailyProjection.PauseAfter(TimeSpan.FromSeconds(2), 0.1, saturated: true, TimeSpan.FromSeconds(lagSeconds), TimeSpan.FromMinutes(2))
+            .ShouldBe(TimeSpan.FromSeconds(expectedPause));
     }
 
     private static StreamEvent Event() => new("s", new NewEvent(Guid.NewGuid(), new object()));
