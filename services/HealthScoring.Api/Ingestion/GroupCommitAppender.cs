@@ -181,6 +181,7 @@ public sealed partial class GroupCommitAppender : IAsyncDisposable
         finally
         {
             _metrics.RecordAppend(started, events.Count, ok);
+            _pressure.Committed(Stopwatch.GetElapsedTime(started));
         }
     }
 

@@ -17,7 +17,9 @@ public sealed class IngestPressureTests
     [Fact]
     public async Task Requests_waiting_behind_a_commit_mark_ingest_as_saturated_and_a_lone_request_does_not()
     {
-        var alone = new IngestPressure();
+        // A clock that stands still: only the backlog can speak here, not the share of time spent committing.
+        var clock = new ManualClock();
+        var alone = new IngestPressure(clock);
         var store = new GatedStore();
         await using (var appender = new GroupCommitAppender(store, alone, NullLogger<GroupCommitAppender>.Instance, Metrics))
         {
@@ -27,7 +29,7 @@ public sealed class IngestPressureTests
 
         alone.IsSaturated.ShouldBeFalse();
 
-        var busy = new IngestPressure();
+        var busy = new IngestPressure(clock);
         store = new GatedStore();
         await using (var appender = new GroupCommitAppender(store, busy, NullLogger<GroupCommitAppender>.Instance, Metrics))
         {
@@ -42,6 +44,28 @@ public sealed class IngestPressureTests
 
         busy.IsSaturated.ShouldBeTrue();
         store.Commits.ShouldBe(2, "the two waiting requests went in one group commit");
+    }
+
+    [Fact]
+    public void A_writer_busy_committing_for_half_the_window_counts_as_saturated_without_any_backlog()
+    {
+        var clock = new ManualClock();
+        var pressure = new IngestPressure(clock);
+        pressure.IsSaturated.ShouldBeFalse("nothing committed yet");
+
+        pressure.Committed(TimeSpan.FromMilliseconds(300));
+        clock.Advance(TimeSpan.FromMilliseconds(400));
+        pressure.IsSaturated.ShouldBeTrue("300 ms of the last 400 ms committing");
+
+        clock.Advance(TimeSpan.FromMilliseconds(700));
+        pressure.IsSaturated.ShouldBeFalse("the last full window was 30 % busy, and the new one is too young to judge");
+
+        pressure.Committed(TimeSpan.FromMilliseconds(600));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        pressure.IsSaturated.ShouldBeTrue("the last full window was 60 % busy");
+
+        clock.Advance(TimeSpan.FromSeconds(2.5));
+        pressure.IsSaturated.ShouldBeFalse("idle for more than a window");
     }
 
     [Theory]
@@ -65,6 +89,18 @@ public sealed class IngestPressureTests
     {
         AccountDailyProjection.PauseAfter(TimeSpan.FromSeconds(2), 0.1, saturated: true, TimeSpan.FromSeconds(lagSeconds), TimeSpan.FromMinutes(2))
             .ShouldBe(TimeSpan.FromSeconds(expectedPause));
+    }
+
+    /// <summary>A clock that moves only when told to.</summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        private long _ticks = TimeSpan.FromDays(1).Ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
     }
 
     private static StreamEvent Event() => new("s", new NewEvent(Guid.NewGuid(), new object()));
