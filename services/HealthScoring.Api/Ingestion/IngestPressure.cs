@@ -24,6 +24,7 @@ public sealed class IngestPressure(TimeProvider clock)
     private long _windowStart;
     private TimeSpan _busyNow;
     private TimeSpan _busyBefore;
+    private TimeSpan _lengthBefore;
 
     /// <summary>Records that requests were waiting behind a commit.</summary>
     public void Backlogged() => Volatile.Write(ref _lastBacklog, clock.GetTimestamp());
@@ -55,7 +56,7 @@ public sealed class IngestPressure(TimeProvider clock)
                 var intoWindow = clock.GetElapsedTime(_windowStart);
 
                 // The window before counts in full; the current one once it is long enough to say anything.
-                return _busyBefore >= Window * BusyShare || (intoWindow >= Window / 4 && _busyNow >= intoWindow * BusyShare);
+                return (_lengthBefore > TimeSpan.Zero && _busyBefore >= _lengthBefore * BusyShare) || (intoWindow >= Window / 4 && _busyNow >= intoWindow * BusyShare);
             }
         }
     }
@@ -68,7 +69,9 @@ public sealed class IngestPressure(TimeProvider clock)
             return;
         }
 
-        _busyBefore = sinceStart < Window * 2 ? _busyNow : TimeSpan.Zero;
+        // A window rolls at the first use after it ends, so it may have lasted longer than Window; its share is of
+        // its real length. One that ended more than a window ago says nothing about now.
+        (_busyBefore, _lengthBefore) = sinceStart < Window * 2 ? (_busyNow, sinceStart) : (TimeSpan.Zero, TimeSpan.Zero);
         _busyNow = TimeSpan.Zero;
         _windowStart = clock.GetTimestamp();
         _started = true;

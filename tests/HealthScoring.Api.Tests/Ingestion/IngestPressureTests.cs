@@ -66,6 +66,11 @@ public sealed class IngestPressureTests
 
         clock.Advance(TimeSpan.FromSeconds(2.5));
         pressure.IsSaturated.ShouldBeFalse("idle for more than a window");
+
+        // 600 ms of committing in a window that, first looked at 1.5 s after it began, lasted 1.5 s: 40 %.
+        pressure.Committed(TimeSpan.FromMilliseconds(600));
+        clock.Advance(TimeSpan.FromSeconds(1.5));
+        pressure.IsSaturated.ShouldBeFalse("600 ms of a 1.5 s window is under half");
     }
 
     [Theory]
