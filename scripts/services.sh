@@ -448,7 +448,10 @@ mq_pid() { # pid of our running node, or fail
   # Guard against pid reuse: the node must have been started with our mnesia base.
   local environ
   environ=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null) || return 1
-  [[ $'\n'$environ$'\n' == *$'\n'"RABBITMQ_MNESIA_BASE=$MQ_MNESIA"$'\n'* ]] || return 1
+  # Compared as real paths: the same .state may be reached through a symlink (a git worktree sharing it).
+  local base
+  base=$(sed -n 's/^RABBITMQ_MNESIA_BASE=//p' <<<"$environ" | head -n 1)
+  [[ -n $base && $(realpath -m "$base") == "$(realpath -m "$MQ_MNESIA")" ]] || return 1
   printf '%s' "$pid"
 }
 
