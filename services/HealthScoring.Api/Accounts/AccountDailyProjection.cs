@@ -20,7 +20,8 @@ namespace HealthScoring.Api.Accounts;
 /// <remarks>
 /// While this host's ingest is saturated (<see cref="IngestPressure"/>), the projection takes at most
 /// <see cref="AccountsOptions.ProjectionShareUnderIngest"/> of the time: after each batch it pauses for the rest. Its
-/// lag then grows during a burst and is made up after it, in full-size batches that cost less per event. The lag is
+/// lag then grows during a burst and is made up after it, in full-size batches that cost less per event. It pauses
+/// only after a full batch: while it keeps up with the log its batches are short and it never pauses. The lag is
 /// bounded: once the last event it handled was recorded more than <see cref="AccountsOptions.MaxLagUnderIngest"/>
 /// ago, it stops pausing until it is back within that.
 /// </remarks>
@@ -42,7 +43,7 @@ public sealed class AccountDailyProjection(EventStoreOptions storeOptions, Event
     /// <inheritdoc />
     public async ValueTask PaceAsync(int count, TimeSpan elapsed, CancellationToken cancellationToken)
     {
-        var pause = PauseAfter(elapsed, _shareUnderIngest, pressure.IsSaturated, clock.GetUtcNow() - _lastRecordedAt, _maxLag);
+        var pause = PauseAfter(elapsed, count, _shareUnderIngest, pressure.IsSaturated, clock.GetUtcNow() - _lastRecordedAt, _maxLag);
         if (pause > TimeSpan.Zero)
         {
             await Task.Delay(pause, cancellationToken);
@@ -50,13 +51,15 @@ public sealed class AccountDailyProjection(EventStoreOptions storeOptions, Event
     }
 
     /// <summary>
-    /// The pause after a batch that took <paramref name="elapsed"/>, so that the projection takes at most
-    /// <paramref name="share"/> of the time while ingest is saturated, unless it is already <paramref name="maxLag"/>
-    /// or more behind (<paramref name="lag"/>: how long ago the batch's last event was recorded).
+    /// The pause after a batch of <paramref name="count"/> events that took <paramref name="elapsed"/>, so that the
+    /// projection takes at most <paramref name="share"/> of the time while ingest is saturated, unless it is already
+    /// <paramref name="maxLag"/> or more behind (<paramref name="lag"/>: how long ago the batch's last event was
+    /// recorded). Only a full batch means it is behind: one that keeps up with the log (a short batch) costs little,
+    /// and pausing it would only delay whoever waits for the aggregates (a scoring run) under moderate load.
     /// </summary>
-    internal static TimeSpan PauseAfter(TimeSpan elapsed, double share, bool saturated, TimeSpan lag, TimeSpan maxLag)
+    internal static TimeSpan PauseAfter(TimeSpan elapsed, int count, double share, bool saturated, TimeSpan lag, TimeSpan maxLag)
     {
-        if (!saturated || share >= 1 || lag >= maxLag)
+        if (!saturated || count < SubscriptionOptions.BatchSize || share >= 1 || lag >= maxLag)
         {
             return TimeSpan.Zero;
         }

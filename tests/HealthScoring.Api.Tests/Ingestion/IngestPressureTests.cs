@@ -82,7 +82,7 @@ public sealed class IngestPressureTests
     [InlineData(20.0, 0.25, true, 30.0)]
     public void The_projection_pauses_only_under_saturated_ingest_for_the_rest_of_its_share(double batchSeconds, double share, bool saturated, double expectedPause)
     {
-        AccountDailyProjection.PauseAfter(TimeSpan.FromSeconds(batchSeconds), share, saturated, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(2))
+        AccountDailyProjection.PauseAfter(TimeSpan.FromSeconds(batchSeconds), FullBatch, share, saturated, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(2))
             .ShouldBe(TimeSpan.FromSeconds(expectedPause));
     }
 
@@ -92,9 +92,19 @@ public sealed class IngestPressureTests
     [InlineData(600.0, 0.0)]
     public void The_projection_stops_giving_way_once_it_is_the_maximum_lag_behind(double lagSeconds, double expectedPause)
     {
-        AccountDailyProjection.PauseAfter(TimeSpan.FromSeconds(2), 0.1, saturated: true, TimeSpan.FromSeconds(lagSeconds), TimeSpan.FromMinutes(2))
+        AccountDailyProjection.PauseAfter(TimeSpan.FromSeconds(2), FullBatch, 0.1, saturated: true, TimeSpan.FromSeconds(lagSeconds), TimeSpan.FromMinutes(2))
             .ShouldBe(TimeSpan.FromSeconds(expectedPause));
     }
+
+    [Fact]
+    public void A_projection_that_keeps_up_with_the_log_never_pauses()
+    {
+        // A short batch: everything the log held. Pausing it would only hold up a scoring run waiting for it.
+        AccountDailyProjection.PauseAfter(TimeSpan.FromSeconds(2), FullBatch - 1, 0.1, saturated: true, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(2))
+            .ShouldBe(TimeSpan.Zero);
+    }
+
+    private static int FullBatch => AccountDailyProjection.SubscriptionOptions.BatchSize;
 
     /// <summary>A clock that moves only when told to.</summary>
     private sealed class ManualClock : TimeProvider
