@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using HealthScoring.Testing;
 using Npgsql;
 
 namespace HealthScoring.Benchmarks;
@@ -63,28 +64,11 @@ public sealed class HealthScoreCli
             start.Environment[key] = value;
         }
 
-        var output = new Queue<string>();
-        void Keep(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (output)
-            {
-                output.Enqueue(line);
-                while (output.Count > OutputLines)
-                {
-                    output.Dequeue();
-                }
-            }
-        }
-
+        var output = new OutputTail(OutputLines);
         var sw = Stopwatch.StartNew();
         using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the CLI (dotnet).");
-        process.OutputDataReceived += (_, e) => Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        process.OutputDataReceived += (_, e) => output.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => output.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
@@ -98,10 +82,7 @@ public sealed class HealthScoreCli
             throw;
         }
 
-        lock (output)
-        {
-            return new Run(process.ExitCode, sw.Elapsed, [.. output]);
-        }
+        return new Run(process.ExitCode, sw.Elapsed, output.Lines());
     }
 
     /// <summary>Runs a set-up command that must succeed; throws with its output otherwise.</summary>

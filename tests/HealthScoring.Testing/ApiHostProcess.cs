@@ -16,7 +16,7 @@ public sealed class ApiHostProcess : IAsyncDisposable
     private const int OutputLines = 400;
 
     private readonly Process _process;
-    private readonly Queue<string> _output = new();
+    private readonly OutputTail _output = new(OutputLines);
     private bool _stopped;
 
     private ApiHostProcess(Process process, Uri restUrl, Uri grpcUrl, string schema)
@@ -96,8 +96,8 @@ public sealed class ApiHostProcess : IAsyncDisposable
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the API host (dotnet).");
         var host = new ApiHostProcess(process, restUrl, grpcUrl, schema);
-        process.OutputDataReceived += (_, e) => host.Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => host.Keep(e.Data);
+        process.OutputDataReceived += (_, e) => host._output.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => host._output.Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         try
@@ -113,13 +113,7 @@ public sealed class ApiHostProcess : IAsyncDisposable
     }
 
     /// <summary>The host's last lines of output (warnings and errors: it logs at Warning unless told otherwise).</summary>
-    public string OutputTail()
-    {
-        lock (_output)
-        {
-            return _output.Count == 0 ? "(no output)" : string.Join(Environment.NewLine, _output);
-        }
-    }
+    public string OutputTail() => _output.ToString();
 
     /// <summary>Throws when the host has exited (it must live through the whole run).</summary>
     public void EnsureRunning()
@@ -177,23 +171,6 @@ public sealed class ApiHostProcess : IAsyncDisposable
         }
 
         _process.Dispose();
-    }
-
-    private void Keep(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.Enqueue(line);
-            while (_output.Count > OutputLines)
-            {
-                _output.Dequeue();
-            }
-        }
     }
 
     private async Task WaitUntilReadyAsync(ProgressLog log, CancellationToken cancellationToken)
