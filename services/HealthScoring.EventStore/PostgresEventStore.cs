@@ -238,6 +238,12 @@ public sealed class PostgresEventStore : IEventStore
 
     private static readonly EventMetadata Empty = new();
 
+    /// <summary>
+    /// Checks and names each event. The JSON is written later, row by row inside the COPY (<see cref="PreparedEvent.JsonFor"/>):
+    /// so the database parses the rows already sent while this process serializes the next ones, instead of
+    /// waiting for a whole batch to be serialized first. A serialization failure then aborts the COPY, and the
+    /// transaction writes nothing, as before.
+    /// </summary>
     private List<PreparedEvent> Prepare(IEnumerable<StreamEvent> events)
     {
         var now = _clock.GetUtcNow();
@@ -254,7 +260,7 @@ public sealed class PostgresEventStore : IEventStore
                 throw new ArgumentException($"An event for stream '{streamId}' has an empty event id.", nameof(events));
             }
 
-            var serialized = _registry.Serialize(e);
+            var typeName = _registry.NameOf(e);
             if (!ReferenceEquals(e.Metadata, lastMetadata))
             {
                 lastMetadata = e.Metadata;
@@ -262,7 +268,7 @@ public sealed class PostgresEventStore : IEventStore
             }
 
             var metadata = lastMetadataJson;
-            prepared.Add(new PreparedEvent(streamId, e.EventId, serialized.TypeName, serialized.Json, metadata, (e.OccurredAt ?? now).ToUniversalTime()));
+            prepared.Add(new PreparedEvent(streamId, e, typeName, metadata, (e.OccurredAt ?? now).ToUniversalTime()));
         }
 
         return prepared;
@@ -367,7 +373,7 @@ public sealed class PostgresEventStore : IEventStore
                 await importer.WriteAsync(version, NpgsqlDbType.Bigint, cancellationToken);
                 await importer.WriteAsync(e.EventId, NpgsqlDbType.Uuid, cancellationToken);
                 await importer.WriteAsync(e.TypeName, NpgsqlDbType.Text, cancellationToken);
-                await importer.WriteAsync(e.Json, NpgsqlDbType.Jsonb, cancellationToken);
+                await importer.WriteAsync(e.JsonFor(_registry), NpgsqlDbType.Jsonb, cancellationToken);
                 if (e.MetadataJson is null)
                 {
                     await importer.WriteNullAsync(cancellationToken);
@@ -474,5 +480,21 @@ public sealed class PostgresEventStore : IEventStore
         throw new ConcurrencyException(tenantId, streamId, expected, actual);
     }
 
-    private sealed record PreparedEvent(string StreamId, Guid EventId, string TypeName, string Json, string? MetadataJson, DateTimeOffset OccurredAt);
+    /// <summary>An event checked for appending; its JSON is made on first use and kept (a retried append reuses it).</summary>
+    private sealed class PreparedEvent(string streamId, NewEvent e, string typeName, string? metadataJson, DateTimeOffset occurredAt)
+    {
+        private string? _json;
+
+        public string StreamId { get; } = streamId;
+
+        public Guid EventId => e.EventId;
+
+        public string TypeName { get; } = typeName;
+
+        public string? MetadataJson { get; } = metadataJson;
+
+        public DateTimeOffset OccurredAt { get; } = occurredAt;
+
+        public string JsonFor(EventTypeRegistry registry) => _json ??= registry.SerializeData(e, TypeName);
+    }
 }

@@ -161,6 +161,12 @@ public sealed class AppendingTests(PostgresSchemaFixtureForAppends fixture) : IC
         ex.EventType.ShouldBe(nameof(Measured));
         (await CountEventsAsync("acme")).ShouldBe(before);
         (await _store.GetStreamVersionAsync("acme", stream, Ct)).ShouldBeNull();
+
+        // The event is serialized during the COPY, after the first row went out: the aborted COPY leaves the
+        // connection usable, and the same append without the bad event then writes both of its rows.
+        var good = await _store.BulkAppendAsync("acme", [new(stream, TestEvents.Usage()), new(stream, TestEvents.Usage())], Ct);
+        good.AppendedCount.ShouldBe(2);
+        (await _store.GetStreamVersionAsync("acme", stream, Ct)).ShouldBe(2);
     }
 
     [Fact]

@@ -86,27 +86,25 @@ public sealed class EventTypeRegistry
         return [.. names];
     }
 
-    /// <summary>Serializes one event for storage, with errors that name the event.</summary>
-    internal SerializedEvent Serialize(NewEvent e)
+    /// <summary>The registered name of the event's type; an unregistered type throws, naming the event.</summary>
+    internal string NameOf(NewEvent e)
     {
         ArgumentNullException.ThrowIfNull(e.Data);
         var type = e.Data.GetType();
-        if (!TryGetName(type, out var name))
-        {
-            throw new UnregisteredEventTypeException(e.EventId, type);
-        }
+        return TryGetName(type, out var name) ? name : throw new UnregisteredEventTypeException(e.EventId, type);
+    }
 
-        string json;
+    /// <summary>Serializes one event's data for storage (<paramref name="name"/>: its <see cref="NameOf"/>), with errors that name the event.</summary>
+    internal string SerializeData(NewEvent e, string name)
+    {
         try
         {
-            json = JsonSerializer.Serialize(e.Data, type, JsonOptions);
+            return JsonSerializer.Serialize(e.Data, e.Data.GetType(), JsonOptions);
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
         {
             throw new EventSerializationException(e.EventId, name, ex);
         }
-
-        return new SerializedEvent(name, json);
     }
 
     /// <summary>Applies upcasters and deserializes; unknown type names give (name, null) rather than an error.</summary>
@@ -138,6 +136,3 @@ public sealed class EventTypeRegistry
 
     private sealed record Upcaster(string ToName, Func<JsonNode, JsonNode> Transform);
 }
-
-/// <summary>An event's registered name and JSON.</summary>
-internal readonly record struct SerializedEvent(string TypeName, string Json);
