@@ -41,7 +41,7 @@ public static class SegmentHttpEndpoints
         }
 
         using var document = body!;
-        var item = SegmentJsonReader.Read(document.RootElement, 0, type, size);
+        var item = SegmentJsonReader.Read(document.Root, 0, type, size);
         limits.TakeEvents(BackPressure.IngestPartition(http.User), 1);
         var outcome = await pipeline.IngestAsync(http.User.TenantId(), [item], item.Message?.SentAt, "http", http.RequestAborted);
         return Answer(outcome, 1);
@@ -57,7 +57,7 @@ public static class SegmentHttpEndpoints
         }
 
         using var document = body!;
-        var root = document.RootElement;
+        var root = document.Root;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("batch", out var batch) || batch.ValueKind != JsonValueKind.Array)
         {
             return Problem(StatusCodes.Status400BadRequest, "Not a batch", "The body must be a JSON object with a \"batch\" array of track, identify and group calls.");
@@ -123,8 +123,29 @@ public static class SegmentHttpEndpoints
             });
     }
 
+    /// <summary>
+    /// A parsed body and the pooled buffer it was read into. A JsonDocument parsed from memory reads its values from
+    /// that memory for as long as it lives, so the buffer goes back to the pool only when the document is disposed:
+    /// returned earlier, another request would rent it and overwrite this one's messages while they are read.
+    /// </summary>
+    internal sealed class PooledJson(JsonDocument document, byte[] buffer) : IDisposable
+    {
+        private byte[]? _buffer = buffer;
+
+        public JsonElement Root => document.RootElement;
+
+        public void Dispose()
+        {
+            document.Dispose();
+            if (Interlocked.Exchange(ref _buffer, null) is { } rented)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
     /// <summary>Reads the body up to <paramref name="limit"/> bytes (after gzip, if any) and parses it as JSON.</summary>
-    private static async Task<(JsonDocument? Document, int Size, IResult? Problem)> ReadBodyAsync(HttpContext http, int limit)
+    internal static async Task<(PooledJson? Document, int Size, IResult? Problem)> ReadBodyAsync(HttpContext http, int limit)
     {
         if (http.Request.ContentLength > limit && !IsGzip(http))
         {
@@ -133,6 +154,7 @@ public static class SegmentHttpEndpoints
 
         var source = IsGzip(http) ? new GZipStream(http.Request.Body, CompressionMode.Decompress, leaveOpen: true) : http.Request.Body;
         var buffer = ArrayPool<byte>.Shared.Rent(limit + 1);
+        var parsed = false;
         try
         {
             var length = 0;
@@ -162,7 +184,9 @@ public static class SegmentHttpEndpoints
 
             try
             {
-                return (JsonDocument.Parse(buffer.AsMemory(0, length), new JsonDocumentOptions { MaxDepth = 64 }), length, null);
+                var document = JsonDocument.Parse(buffer.AsMemory(0, length), new JsonDocumentOptions { MaxDepth = 64 });
+                parsed = true;
+                return (new PooledJson(document, buffer), length, null);
             }
             catch (JsonException ex)
             {
@@ -171,7 +195,11 @@ public static class SegmentHttpEndpoints
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (!parsed)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
             if (source != http.Request.Body)
             {
                 await source.DisposeAsync();
