@@ -241,7 +241,11 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
         foreach (var m in messages)
         {
             var key = UserKey(m);
-            var user = users.GetValueOrDefault(key, (null, new JsonObject()));
+            if (!users.TryGetValue(key, out var user))
+            {
+                user = (null, []);
+            }
+
             if (m.Type == MessageType.Identify && m.Traits is not null)
             {
                 Merge(user.Traits, m.Traits);
@@ -258,9 +262,9 @@ public sealed class IngestionPipeline(IEventStore store, NpgsqlDataSource dataSo
 
                 accounts[m.GroupId!] = traits;
             }
-            else if (m.GroupId is not null)
+            else if (m.GroupId is not null && !accounts.ContainsKey(m.GroupId))
             {
-                accounts.TryAdd(m.GroupId, []);
+                accounts[m.GroupId] = [];
             }
 
             users[key] = user;

@@ -67,6 +67,29 @@ public sealed class IngestGrpcTests(LiveApiFixture host) : IClassFixture<LiveApi
     }
 
     [Fact]
+    public async Task IngestStream_applies_its_messages_in_order()
+    {
+        // An ungrouped track (kept unassigned), a group call, then twelve messages of a track without an account and an
+        // identify: each message is finished before the next is handled, so every later track resolves to the account
+        // the group call named, and the identifies' traits are recorded in stream order (the last plan wins).
+        var account = NewAccount();
+        var result = await RunAsync("stream_in_order", account);
+
+        result.Code.ShouldBe(StatusCode.Ok, result.ToString());
+        Response(result).GetProperty("accepted").GetInt32().ShouldBe(26);
+        Response(result).GetProperty("unassigned").GetInt32().ShouldBe(1, "only the track before the group call had no account when it was stored");
+        var stream = await Store.ReadStreamAsync("acme", IngestionPipeline.AccountStream(account), cancellationToken: Ct).ToListAsync(Ct);
+        stream.Count(e => e.Data is TrackRecorded).ShouldBe(13, "the twelve tracks after the group call, and the earlier one attributed by it");
+        await using var traits = host.DataSource.CreateCommand(
+            $"select account_id, traits->>'plan' from {host.Schema}.users where tenant_id = 'acme' and user_key = $1");
+        traits.Parameters.AddWithValue($"{account}-user");
+        await using var reader = await traits.ExecuteReaderAsync(Ct);
+        (await reader.ReadAsync(Ct)).ShouldBeTrue();
+        reader.GetString(0).ShouldBe(account);
+        reader.GetString(1).ShouldBe("p12");
+    }
+
+    [Fact]
     public async Task The_clients_deadline_is_honoured()
     {
         var result = await RunAsync("deadline", NewAccount());

@@ -37,12 +37,23 @@ def main():
     port, scenario, key, account = sys.argv[1:5]
     ingest_pb2, status_pb2, error_details_pb2 = generate()
 
-    def track(event="Report Viewed", message_id=None, user="u1"):
-        common = ingest_pb2.Common(message_id=message_id or str(uuid.uuid4()), user_id=user)
-        common.timestamp.GetCurrentTime()
+    def common(message_id=None, user="u1"):
+        value = ingest_pb2.Common(message_id=message_id or str(uuid.uuid4()), user_id=user)
+        value.timestamp.GetCurrentTime()
+        return value
+
+    def track(event="Report Viewed", message_id=None, user="u1", grouped=True):
         properties = struct_pb2.Struct()
         properties.update({"format": "csv", "pages": 3})
-        return ingest_pb2.SegmentMessage(track=ingest_pb2.Track(common=common, event=event, properties=properties, group_id=account))
+        return ingest_pb2.SegmentMessage(track=ingest_pb2.Track(common=common(message_id, user), event=event, properties=properties, group_id=account if grouped else ""))
+
+    def group(user):
+        return ingest_pb2.SegmentMessage(group=ingest_pb2.Group(common=common(user=user), group_id=account))
+
+    def identify(user, **traits):
+        value = struct_pb2.Struct()
+        value.update(traits)
+        return ingest_pb2.SegmentMessage(identify=ingest_pb2.Identify(common=common(user=user), traits=value))
 
     channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.enable_http_proxy", 0)])
     batch = channel.unary_unary(METHOD + "IngestBatch", request_serializer=ingest_pb2.IngestBatchRequest.SerializeToString,
@@ -68,6 +79,15 @@ def main():
         elif scenario == "stream_duplicates":
             fixed = [track(message_id=f"{account}-{i}") for i in range(4)]
             response = stream(iter([ingest_pb2.IngestBatchRequest(messages=fixed), ingest_pb2.IngestBatchRequest(messages=fixed)]), metadata=auth)
+        elif scenario == "stream_in_order":
+            # Many messages, each depending on the one before: tracks with no account of their own follow the group
+            # call that names it, and each identify's traits replace the previous one's.
+            user = f"{account}-user"
+            requests = [ingest_pb2.IngestBatchRequest(messages=[track(user=user, grouped=False)])]
+            requests.append(ingest_pb2.IngestBatchRequest(messages=[group(user)]))
+            for i in range(1, 13):
+                requests.append(ingest_pb2.IngestBatchRequest(messages=[track(user=user, grouped=False), identify(user, plan=f"p{i}")]))
+            response = stream(iter(requests), metadata=auth)
         elif scenario == "deadline":
             messages = [track() for _ in range(2000)]
             response = stream(iter([ingest_pb2.IngestBatchRequest(messages=messages) for _ in range(20)]), metadata=auth, timeout=0.05)
