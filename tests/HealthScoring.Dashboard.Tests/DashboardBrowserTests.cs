@@ -129,7 +129,11 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture)
     {
         var page = await fixture.SignedInPageAsync(DashboardFixture.AdminEmail);
         await page.WaitForSelectorAsync("body[data-loaded=true]");
-        await page.ClickAsync("#sign-out");
+
+        // The sign-out call answers a redirect to sign-in (which fetch follows); then the page goes there. A failure
+        // shows on the page: name it, rather than time out waiting for a navigation that will not come.
+        var signOut = await page.RunAndWaitForResponseAsync(() => page.ClickAsync("#sign-out"), r => r.Url.EndsWith("/dashboard/sign-in", StringComparison.Ordinal) && r.Request.Method == "GET");
+        signOut.Status.ShouldBe(200);
         await page.WaitForURLAsync("**/dashboard/sign-in");
         await page.GotoAsync("/dashboard");
         page.Url.ShouldContain("/dashboard/sign-in");

@@ -4,9 +4,12 @@
 const SVG = 'http://www.w3.org/2000/svg';
 let sessionPromise;
 
-/** The signed-in user and the antiforgery token for state-changing calls. */
+/** The signed-in user and the antiforgery token for state-changing calls (a failed read is not kept: the next call tries again). */
 export function session() {
-  sessionPromise ??= getJson('/dashboard/session');
+  sessionPromise ??= getJson('/dashboard/session').catch((e) => {
+    sessionPromise = undefined;
+    throw e;
+  });
   return sessionPromise;
 }
 
@@ -110,9 +113,14 @@ export function bandBadge(band) {
 export async function initChrome() {
   const button = document.getElementById('sign-out');
   button?.addEventListener('click', async () => {
-    const s2 = await session();
-    await fetch('/dashboard/sign-out', { method: 'POST', credentials: 'same-origin', headers: { [s2.csrfHeader]: s2.csrfToken } });
-    location.assign('/dashboard/sign-in');
+    try {
+      const s2 = await session();
+      const response = await fetch('/dashboard/sign-out', { method: 'POST', credentials: 'same-origin', headers: { [s2.csrfHeader]: s2.csrfToken } });
+      if (!response.ok) throw new Error(`Signing out failed (HTTP ${response.status}); you are still signed in. Try again.`);
+      location.assign('/dashboard/sign-in');
+    } catch (e) {
+      showError(e);
+    }
   });
   try {
     const me = await session();
