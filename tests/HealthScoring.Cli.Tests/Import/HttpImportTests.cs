@@ -23,14 +23,16 @@ public sealed class HttpImportTests(LiveApiFixture host) : IClassFixture<LiveApi
     private sealed class FlakyFront(int failures) : DelegatingHandler(new SocketsHttpHandler())
     {
         private int _left = failures;
+        private int _refused;
 
-        public int Refused { get; private set; }
+        /// <summary>How many requests were answered 503 (the sender runs several at once: counted atomically).</summary>
+        public int Refused => Volatile.Read(ref _refused);
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             if (Interlocked.Decrement(ref _left) >= 0)
             {
-                Refused++;
+                Interlocked.Increment(ref _refused);
                 var busy = new HttpResponseMessage(HttpStatusCode.ServiceUnavailable);
                 busy.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromMilliseconds(100));
                 return busy;
