@@ -170,6 +170,11 @@ public static class SegmentHttpEndpoints
             {
                 return (null, 0, Problem(StatusCodes.Status400BadRequest, "Bad gzip body", "Content-Encoding says gzip but the body is not valid gzip."));
             }
+            catch (BadHttpRequestException ex)
+            {
+                // The client sent less than it announced, or broke off: its error, not the host's (nothing was stored).
+                return (null, 0, Problem(ex.StatusCode, "Incomplete request body", $"The body could not be read whole: {ex.Message}"));
+            }
 
             if (length > limit)
             {

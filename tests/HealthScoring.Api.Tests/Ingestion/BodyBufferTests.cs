@@ -41,6 +41,27 @@ public sealed class BodyBufferTests
     }
 
     [Fact]
+    public async Task A_body_the_client_breaks_off_is_a_client_error_not_a_server_one()
+    {
+        var http = new DefaultHttpContext();
+        http.Request.Body = new BrokenOffBody();
+
+        var (body, _, problem) = await SegmentHttpEndpoints.ReadBodyAsync(http, Limit);
+
+        body.ShouldBeNull();
+        var result = problem.ShouldBeOfType<Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult>();
+        result.StatusCode.ShouldBe(StatusCodes.Status400BadRequest);
+        result.ProblemDetails.Title.ShouldBe("Incomplete request body");
+    }
+
+    /// <summary>A request body whose client went away mid-way, as Kestrel reports it.</summary>
+    private sealed class BrokenOffBody : MemoryStream
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            throw new BadHttpRequestException("Unexpected end of request content.", StatusCodes.Status400BadRequest);
+    }
+
+    [Fact]
     public async Task A_body_that_is_not_json_gives_its_buffer_back_and_answers_a_problem()
     {
         var http = new DefaultHttpContext();
