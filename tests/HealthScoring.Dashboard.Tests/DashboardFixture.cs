@@ -147,8 +147,20 @@ public sealed class DashboardFixture : PostgresSchemaFixture
         await page.FillAsync("#tenant", tenant);
         await page.FillAsync("#email", email);
         await page.FillAsync("#password", Password);
-        await page.ClickAsync("#sign-in");
-        await page.WaitForURLAsync(url => !url.Contains("/sign-in", StringComparison.Ordinal));
+
+        // The form posts and is redirected to the dashboard. Should it stay on sign-in, say with what answer and
+        // message, rather than only that a navigation did not come.
+        var answer = await page.RunAndWaitForResponseAsync(() => page.ClickAsync("#sign-in"), r => r.Url.Contains("/dashboard/sign-in", StringComparison.Ordinal) && r.Request.Method == "POST");
+        try
+        {
+            await page.WaitForURLAsync(url => !url.Contains("/sign-in", StringComparison.Ordinal));
+        }
+        catch (TimeoutException ex)
+        {
+            var shown = await page.Locator("p.error").AllInnerTextsAsync();
+            throw new TimeoutException($"Signing in as {email} answered {answer.Status} and stayed on {page.Url} ({(shown.Count > 0 ? string.Join("; ", shown) : "no error shown")}).", ex);
+        }
+
         return page;
     }
 
