@@ -343,6 +343,38 @@ public sealed class PostgresEventStore : IEventStore
             return new BulkAppendResult(0, duplicates, new Dictionary<string, long>());
         }
 
+        // The JSON of the events is made on another thread meanwhile, ahead of the COPY loop that writes it: the
+        // COPY then streams rows as fast as PostgreSQL takes them instead of making each one in between.
+        using var stopAhead = new CancellationTokenSource();
+        var ahead = toWrite.Count >= SerializeAheadFrom ? Task.Run(() => SerializeAhead(toWrite, stopAhead.Token), CancellationToken.None) : Task.CompletedTask;
+        try
+        {
+            return await WriteAsync(connection, tx, tenantId, toWrite, duplicates, expected, cancellationToken);
+        }
+        finally
+        {
+            await stopAhead.CancelAsync();
+            await ahead;
+        }
+    }
+
+    // Smaller appends serialize in the COPY loop: starting a task would cost more than it saves.
+    private const int SerializeAheadFrom = 256;
+
+    /// <summary>Makes each event's JSON in order until done, stopped, caught up with, or failed (a failure is the COPY loop's to report).</summary>
+    private void SerializeAhead(List<PreparedEvent> events, CancellationToken stop)
+    {
+        foreach (var e in events)
+        {
+            if (stop.IsCancellationRequested || !e.TrySerializeAhead(_registry))
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<BulkAppendResult> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, List<PreparedEvent> toWrite, List<Guid> duplicates, ExpectedVersion? expected, CancellationToken cancellationToken)
+    {
         // Count per stream in first-seen order, then reserve versions (locking the stream rows).
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var e in toWrite)
@@ -480,9 +512,18 @@ public sealed class PostgresEventStore : IEventStore
         throw new ConcurrencyException(tenantId, streamId, expected, actual);
     }
 
-    /// <summary>An event checked for appending; its JSON is made on first use and kept (a retried append reuses it).</summary>
+    /// <summary>
+    /// An event checked for appending; its JSON is made once, by the COPY loop or ahead of it on another thread
+    /// (<see cref="TrySerializeAhead"/>), never by both at once (event data such as a JsonObject is not safe to read
+    /// from two threads), and kept: a retried append reuses it.
+    /// </summary>
     private sealed class PreparedEvent(string streamId, NewEvent e, string typeName, string? metadataJson, DateTimeOffset occurredAt)
     {
+        private const int Untouched = 0;
+        private const int Busy = 1;
+        private const int Done = 2;
+
+        private int _state;
         private string? _json;
 
         public string StreamId { get; } = streamId;
@@ -495,6 +536,59 @@ public sealed class PostgresEventStore : IEventStore
 
         public DateTimeOffset OccurredAt { get; } = occurredAt;
 
-        public string JsonFor(EventTypeRegistry registry) => _json ??= registry.SerializeData(e, TypeName);
+        /// <summary>The event's JSON: made now, or waited for if the thread ahead is making it.</summary>
+        public string JsonFor(EventTypeRegistry registry)
+        {
+            var spin = new SpinWait();
+            while (true)
+            {
+                switch (Interlocked.CompareExchange(ref _state, Busy, Untouched))
+                {
+                    case Done:
+                        return _json!;
+                    case Untouched:
+                        return Make(registry);
+                    default:
+                        spin.SpinOnce();
+                        break;
+                }
+            }
+        }
+
+        /// <summary>Makes the JSON unless it is made or being made; false when the caller should stop going ahead.</summary>
+        public bool TrySerializeAhead(EventTypeRegistry registry)
+        {
+            if (Interlocked.CompareExchange(ref _state, Busy, Untouched) != Untouched)
+            {
+                // The COPY loop has caught up (or this one is made already): nothing left to gain ahead of it.
+                return Volatile.Read(ref _state) == Done && _json is not null;
+            }
+
+            try
+            {
+                Make(registry);
+                return true;
+            }
+            catch (EventSerializationException)
+            {
+                // Left to the COPY loop, which makes it again and reports the failure in order.
+                return false;
+            }
+        }
+
+        private string Make(EventTypeRegistry registry)
+        {
+            try
+            {
+                _json = registry.SerializeData(e, TypeName);
+                Volatile.Write(ref _state, Done);
+                return _json;
+            }
+            catch
+            {
+                Volatile.Write(ref _state, Untouched);
+                throw;
+            }
+        }
     }
 }

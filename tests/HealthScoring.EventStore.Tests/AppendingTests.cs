@@ -170,6 +170,30 @@ public sealed class AppendingTests(PostgresSchemaFixtureForAppends fixture) : IC
     }
 
     [Fact]
+    public async Task A_large_bulk_append_with_an_unserializable_event_far_down_writes_nothing_and_names_that_event()
+    {
+        // Large appends make their JSON on another thread ahead of the COPY; a failure there is still the COPY's
+        // to report, in order, and the events before it (made ahead) are not written either.
+        var before = await CountEventsAsync("acme");
+        var streams = Enumerable.Range(0, 20).Select(_ => NewStream()).ToArray();
+        var events = Enumerable.Range(0, 2_000).Select(i => new StreamEvent(streams[i % streams.Length], TestEvents.Usage($"e{i}", i))).ToList();
+        var bad = new NewEvent(Guid.NewGuid(), new Measured(double.PositiveInfinity));
+        events.Insert(1_500, new StreamEvent(streams[0], bad));
+
+        var ex = await Should.ThrowAsync<EventSerializationException>(() => _store.BulkAppendAsync("acme", events, Ct));
+
+        ex.EventId.ShouldBe(bad.EventId);
+        (await CountEventsAsync("acme")).ShouldBe(before);
+        (await _store.GetStreamVersionAsync("acme", streams[0], Ct)).ShouldBeNull();
+
+        events.RemoveAt(1_500);
+        var good = await _store.BulkAppendAsync("acme", events, Ct);
+        good.AppendedCount.ShouldBe(2_000);
+        var stream3 = await _store.ReadStreamAsync("acme", streams[3], cancellationToken: Ct).ToListAsync(Ct);
+        stream3.Select(e => e.Data).ShouldBe(Enumerable.Range(0, 100).Select(k => (object)new UsageRecorded($"e{3 + (k * 20)}", 3 + (k * 20))));
+    }
+
+    [Fact]
     public async Task Tenants_never_see_each_others_streams_or_events()
     {
         var stream = NewStream();
