@@ -62,6 +62,12 @@ public sealed record BenchmarkOptions
     /// </summary>
     public bool NoProjection { get; init; }
 
+    /// <summary>
+    /// ingest: skip the untimed warm-up load that runs before the measured sides (a freshly started .NET host
+    /// spends its first minute under load compiling its hot code again, optimized, on a thread of its own).
+    /// </summary>
+    public bool NoWarmup { get; init; }
+
     /// <summary>soak.mixed: how long the mixed load runs (at least <see cref="MinimumDuration"/>).</summary>
     public TimeSpan Duration { get; init; } = TimeSpan.FromMinutes(10);
 
@@ -110,6 +116,8 @@ public sealed record BenchmarkOptions
                                (e.g. a copy of an earlier build, to interleave before/after runs)
           --no-projection      ingest: the API host without its account-daily projection (an ingest-only host),
                                reported as ingest.no_projection.* beside, never instead of, the headline
+          --no-warmup          ingest: measure the API host cold, without the untimed warm-up load (a tenth of
+                               --events, 10,000 to 100,000, over HTTP and gRPC) that the sides otherwise follow
           --duration D         soak.mixed: how long the mixed load runs, as seconds or with s/m (default 10m,
                                at least 60s); soak.mixed runs only when named by --only (scripts/soak.sh, make soak)
           --ingest-rate N      soak.mixed: events per second (default 3000; 4/5 /v1/batch, 1/5 IngestStream)
@@ -201,6 +209,9 @@ public sealed record BenchmarkOptions
                     break;
                 case "--no-projection":
                     options = options with { NoProjection = true };
+                    break;
+                case "--no-warmup":
+                    options = options with { NoWarmup = true };
                     break;
                 case "--duration":
                     options = options with { Duration = Span(key, Value()) };

@@ -16,6 +16,31 @@ public static class CpuTime
     /// User + system CPU seconds of the PostgreSQL server so far: every live <c>postgres</c> process plus what its
     /// exited children used (counted into the postmaster). All databases, so other sessions' work counts too.
     /// </summary>
+    /// <summary>
+    /// CPU-seconds of the process's threads whose name starts with <paramref name="threadName"/> (Linux truncates
+    /// thread names to 15 characters); 0 when there are none.
+    /// </summary>
+    public static double OfThreads(int pid, string threadName)
+    {
+        var total = 0.0;
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/task")))
+            {
+                if (Read(task) is { } t && t.Name.StartsWith(threadName, StringComparison.Ordinal))
+                {
+                    total += t.Own;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The process is gone.
+        }
+
+        return total;
+    }
+
     public static double OfPostgres()
     {
         var total = 0.0;
@@ -44,11 +69,13 @@ public static class CpuTime
     public static Task<BackendCpuSampler> FollowBackendsAsync(NpgsqlDataSource dataSource, string applicationName, CancellationToken cancellationToken) =>
         BackendCpuSampler.StartAsync(dataSource, applicationName, cancellationToken);
 
-    internal static (string Name, double Own, double Children)? Read(int pid)
+    internal static (string Name, double Own, double Children)? Read(int pid) => Read(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}"));
+
+    private static (string Name, double Own, double Children)? Read(string procDirectory)
     {
         try
         {
-            var stat = File.ReadAllText(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/stat"));
+            var stat = File.ReadAllText(Path.Combine(procDirectory, "stat"));
             var open = stat.IndexOf('(', StringComparison.Ordinal);
             var close = stat.LastIndexOf(')');
             // After "pid (comm) ": state is field 3; utime, stime, cutime, cstime are fields 14-17.

@@ -30,6 +30,10 @@ public sealed class IngestBenchmark : IBenchmark
     private const string BulkTenant = "ingest-bulk";
     private const string HttpTenant = "ingest-http";
     private const string GrpcTenant = "ingest-grpc";
+    private const string WarmupTenant = "ingest-warmup";
+
+    // The runtime's thread that compiles hot methods again, optimized (tiered compilation), as Linux names it.
+    private const string JitThread = ".NET Tiered Com";
 
     // The API's limits (IngestionOptions, Grpc:MaxReceiveMessageSize defaults): a payload over them is refused.
     private const int MaxBatchBytes = 500 * 1024;
@@ -82,6 +86,11 @@ public sealed class IngestBenchmark : IBenchmark
             var grpcKey = await CreateWriteKeyAsync(keys, GrpcTenant, cancellationToken);
             log.Info(string.Create(CultureInfo.InvariantCulture,
                 $"  tenants {HttpTenant} and {GrpcTenant} with a write key each (ApiKeyStore); API RSS at rest {RssSampler.ReadStatusMegabytes(api.ProcessId, "VmRSS"):F0} MB"));
+
+            if (!options.NoWarmup)
+            {
+                await WarmUpAsync(dataSource, api, keys, schema, options, log, cancellationToken);
+            }
 
             // The stored shape: what the API writes for each call, received at a fixed instant.
             var registry = new EventTypeRegistry().Register<TrackRecorded>(IngestWorkload.TrackTypeName);
@@ -236,6 +245,49 @@ public sealed class IngestBenchmark : IBenchmark
         return (measurement, pgCpu);
     }
 
+    /// <summary>
+    /// Untimed: a freshly started .NET host spends its first minute under load compiling its hot methods again,
+    /// optimized, on a thread of its own (tiered compilation, here about a quarter of the API's CPU at first), which
+    /// a host that has been running for a while has long done. So the same kind of load (a tenth of the events, at
+    /// least 10,000 and at most 100,000, over both protocols) runs first, until that thread is quiet; what it wrote
+    /// is then emptied like a side's. <c>--no-warmup</c> measures the host cold.
+    /// </summary>
+    private static async Task WarmUpAsync(NpgsqlDataSource dataSource, ApiHostProcess api, ApiKeyStore keys, string schema, BenchmarkOptions options, ProgressLog log, CancellationToken cancellationToken)
+    {
+        var sw = Stopwatch.StartNew();
+        var jitBefore = CpuTime.OfThreads(api.ProcessId, JitThread);
+        var count = Math.Clamp(options.Events / 10, Math.Min(10_000, options.Events), 100_000);
+        var workload = IngestWorkload.Generate(count, options.Accounts, log);
+        var httpKey = await CreateWriteKeyAsync(keys, WarmupTenant + "-http", cancellationToken);
+        var grpcKey = await CreateWriteKeyAsync(keys, WarmupTenant + "-grpc", cancellationToken);
+        var http = BuildPayloads(workload, options.HttpBatch, MaxBatchBytes, "/v1/batch body", "--http-batch", workload.SegmentBatchJson);
+        var grpc = BuildPayloads(workload, options.GrpcBatch, MaxGrpcMessageBytes, "IngestBatchRequest", "--grpc-batch", workload.IngestBatchFrame);
+        log.Info(string.Create(CultureInfo.InvariantCulture, $"  warm-up (not timed): {count:N0} events over HTTP, then over gRPC, as tenants {WarmupTenant}-http and -grpc ..."));
+        await SegmentHttpLoad.RunAsync(api.RestUrl, httpKey, http, options.Concurrency, log, cancellationToken);
+        await GrpcIngestLoad.RunAsync(api.GrpcUrl, grpcKey, grpc, options.GrpcCalls, log, cancellationToken);
+        await WaitForSubscriptionsAsync(dataSource, api, !options.NoProjection, cancellationToken);
+
+        // Until the compiling thread has been quiet for two seconds (at most half a minute).
+        var quietSince = Stopwatch.StartNew();
+        var last = CpuTime.OfThreads(api.ProcessId, JitThread);
+        var waited = Stopwatch.StartNew();
+        while (quietSince.Elapsed < TimeSpan.FromSeconds(2) && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            var now = CpuTime.OfThreads(api.ProcessId, JitThread);
+            if (now - last > 0.02)
+            {
+                quietSince.Restart();
+            }
+
+            last = now;
+        }
+
+        await ResetAsync(dataSource, schema, log, cancellationToken);
+        log.Info(string.Create(CultureInfo.InvariantCulture,
+            $"  warm-up: done in {sw.Elapsed.TotalSeconds:F1}s; the host's tiered-compilation thread used {last - jitBefore:F1} CPU-s meanwhile"));
+    }
+
     private static async Task<ApiRun> RunHttpAsync(NpgsqlDataSource dataSource, ApiHostProcess api, string writeKey, IngestWorkload workload, BenchmarkOptions options, ProgressLog log, CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();
@@ -285,6 +337,7 @@ public sealed class IngestBenchmark : IBenchmark
         var reset = RssSampler.TryResetHighWaterMark(api.ProcessId);
         var before = RssSampler.ReadStatusMegabytes(api.ProcessId, "VmRSS") ?? double.NaN;
         var (apiCpu, pgCpu, ownCpu) = (CpuTime.OfProcess(api.ProcessId) ?? double.NaN, CpuTime.OfPostgres(), Environment.CpuUsage.TotalTime.TotalSeconds);
+        var jitCpu = CpuTime.OfThreads(api.ProcessId, JitThread);
         await using var backends = await CpuTime.FollowBackendsAsync(dataSource, ApiHostProcess.ApplicationName, CancellationToken.None);
         LoadOutcome outcome;
         double peak;
@@ -312,10 +365,11 @@ public sealed class IngestBenchmark : IBenchmark
             log.Info(string.Create(CultureInfo.InvariantCulture, $"  {label}: the host's subscriptions caught up {lag.TotalSeconds:F1}s after the last acknowledgement"));
             peak = await sampler.StopAsync();
             (apiCpu, pgCpu, ownCpu) = ((CpuTime.OfProcess(api.ProcessId) ?? double.NaN) - apiCpu, CpuTime.OfPostgres() - pgCpu, Environment.CpuUsage.TotalTime.TotalSeconds - ownCpu);
+            jitCpu = CpuTime.OfThreads(api.ProcessId, JitThread) - jitCpu;
             apiBackendCpu = await backends.StopAsync();
             var wall = outcome.Elapsed.TotalSeconds;
             log.Info(string.Create(CultureInfo.InvariantCulture,
-                $"  {label}: CPU during the run ({Environment.ProcessorCount} cores): API {apiCpu:F1}s ({apiCpu / wall:F2} cores), the API's PostgreSQL backends {apiBackendCpu:F1}s ({apiBackendCpu / wall:F2} cores), PostgreSQL {pgCpu:F1}s ({pgCpu / wall:F2} cores, all sessions), load generator {ownCpu:F1}s ({ownCpu / wall:F2} cores)"));
+                $"  {label}: CPU during the run ({Environment.ProcessorCount} cores): API {apiCpu:F1}s ({apiCpu / wall:F2} cores; of it the tiered-compilation thread {jitCpu:F1}s), the API's PostgreSQL backends {apiBackendCpu:F1}s ({apiBackendCpu / wall:F2} cores), PostgreSQL {pgCpu:F1}s ({pgCpu / wall:F2} cores, all sessions), load generator {ownCpu:F1}s ({ownCpu / wall:F2} cores)"));
             log.Info(string.Create(CultureInfo.InvariantCulture,
                 $"  {label}: CPU-seconds per 1k events: API {apiCpu * 1000 / outcome.Sent:F3}, its PostgreSQL backends {apiBackendCpu * 1000 / outcome.Sent:F3}"));
             log.Info(string.Create(CultureInfo.InvariantCulture,
