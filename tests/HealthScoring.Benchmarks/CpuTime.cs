@@ -16,31 +16,6 @@ public static class CpuTime
     /// User + system CPU seconds of the PostgreSQL server so far: every live <c>postgres</c> process plus what its
     /// exited children used (counted into the postmaster). All databases, so other sessions' work counts too.
     /// </summary>
-    /// <summary>
-    /// CPU-seconds of the process's threads whose name starts with <paramref name="threadName"/> (Linux truncates
-    /// thread names to 15 characters); 0 when there are none.
-    /// </summary>
-    public static double OfThreads(int pid, string threadName)
-    {
-        var total = 0.0;
-        try
-        {
-            foreach (var task in Directory.EnumerateDirectories(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/task")))
-            {
-                if (Read(task) is { } t && t.Name.StartsWith(threadName, StringComparison.Ordinal))
-                {
-                    total += t.Own;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // The process is gone.
-        }
-
-        return total;
-    }
-
     public static double OfPostgres()
     {
         var total = 0.0;
@@ -66,12 +41,16 @@ public static class CpuTime
     /// which also counts every other session on a shared server. PostgreSQL runs on this machine (loopback), so
     /// the backends' <c>/proc</c> entries are readable.
     /// </summary>
-    public static Task<BackendCpuSampler> FollowBackendsAsync(NpgsqlDataSource dataSource, string applicationName, CancellationToken cancellationToken) =>
-        BackendCpuSampler.StartAsync(dataSource, applicationName, cancellationToken);
+    public static Task<CpuSampler> FollowBackendsAsync(NpgsqlDataSource dataSource, string applicationName, CancellationToken cancellationToken) =>
+        CpuSampler.ForBackendsAsync(dataSource, applicationName, cancellationToken);
+
+    /// <summary>Starts following the CPU time of process <paramref name="pid"/>'s threads whose name starts with <paramref name="threadName"/>.</summary>
+    public static Task<CpuSampler> FollowThreadsAsync(int pid, string threadName, CancellationToken cancellationToken) =>
+        CpuSampler.ForThreadsAsync(pid, threadName, cancellationToken);
 
     internal static (string Name, double Own, double Children)? Read(int pid) => Read(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}"));
 
-    private static (string Name, double Own, double Children)? Read(string procDirectory)
+    internal static (string Name, double Own, double Children)? Read(string procDirectory)
     {
         try
         {
@@ -91,36 +70,84 @@ public static class CpuTime
 }
 
 /// <summary>
-/// The CPU seconds the backends of one application name used since this sampler started. Their pids are looked up
-/// twice a second (a pool may open backends during the run) and their <c>/proc</c> times read every 50 ms, so a
-/// backend that exits (psql's, at its end) loses at most its last 50 ms. Backends that existed before the start
-/// count only their time after it.
+/// The CPU seconds some processes or threads used since this sampler started: PostgreSQL's backends of one
+/// application name, or one process's threads of one name. They are looked up twice a second (a pool may open
+/// backends during the run; the runtime starts and ends its compiling thread as work comes and goes) and their
+/// <c>/proc</c> times read every 50 ms, so one that exits (psql's backend, at its end) loses at most its last
+/// 50 ms. Those that existed before the start count only their time after it.
 /// </summary>
-public sealed class BackendCpuSampler : IAsyncDisposable
+public sealed class CpuSampler : IAsyncDisposable
 {
     private static readonly TimeSpan ReadInterval = TimeSpan.FromMilliseconds(50);
     private const int LookupEvery = 10;
 
-    private readonly NpgsqlDataSource _dataSource;
-    private readonly string _applicationName;
-    private readonly Dictionary<int, (double Start, double Last)> _backends = [];
-    private readonly HashSet<int> _before = [];
+    private readonly Func<CancellationToken, Task<List<string>>> _lookUp;
+    private readonly Func<string, bool> _isOne;
+    private readonly Dictionary<string, (double Start, double Last)> _seen = [];
+    private readonly HashSet<string> _before = [];
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
-    private BackendCpuSampler(NpgsqlDataSource dataSource, string applicationName)
+    private CpuSampler(Func<CancellationToken, Task<List<string>>> lookUp, Func<string, bool> isOne)
     {
-        _dataSource = dataSource;
-        _applicationName = applicationName;
+        _lookUp = lookUp;
+        _isOne = isOne;
     }
 
-    internal static async Task<BackendCpuSampler> StartAsync(NpgsqlDataSource dataSource, string applicationName, CancellationToken cancellationToken)
+    /// <summary>Follows the backends whose <c>application_name</c> is <paramref name="applicationName"/>.</summary>
+    internal static Task<CpuSampler> ForBackendsAsync(NpgsqlDataSource dataSource, string applicationName, CancellationToken cancellationToken) =>
+        StartAsync(
+            async ct =>
+            {
+                await using var command = dataSource.CreateCommand("select pid from pg_stat_activity where application_name = $1");
+                command.Parameters.AddWithValue(applicationName);
+                var directories = new List<string>();
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    directories.Add(string.Create(CultureInfo.InvariantCulture, $"/proc/{reader.GetInt32(0)}"));
+                }
+
+                return directories;
+            },
+            name => name == "postgres",
+            cancellationToken);
+
+    /// <summary>Follows the threads of process <paramref name="pid"/> whose name starts with <paramref name="threadName"/> (Linux keeps 15 characters).</summary>
+    internal static Task<CpuSampler> ForThreadsAsync(int pid, string threadName, CancellationToken cancellationToken) =>
+        StartAsync(
+            _ =>
+            {
+                try
+                {
+                    return Task.FromResult(Directory.EnumerateDirectories(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/task")).ToList());
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    return Task.FromResult(new List<string>());
+                }
+            },
+            name => name.StartsWith(threadName, StringComparison.Ordinal),
+            cancellationToken);
+
+    private static async Task<CpuSampler> StartAsync(Func<CancellationToken, Task<List<string>>> lookUp, Func<string, bool> isOne, CancellationToken cancellationToken)
     {
-        var sampler = new BackendCpuSampler(dataSource, applicationName);
-        sampler._before.UnionWith(await sampler.LookUpAsync(cancellationToken));
+        var sampler = new CpuSampler(lookUp, isOne);
+        sampler._before.UnionWith(await lookUp(cancellationToken));
         sampler.Track(sampler._before);
         sampler._loop = Task.Run(sampler.LoopAsync, CancellationToken.None);
         return sampler;
+    }
+
+    /// <summary>The CPU seconds used since the start, as of a reading now (the sampler goes on).</summary>
+    public double Read()
+    {
+        lock (_seen)
+        {
+            Track(_seen.Keys.ToList());
+        }
+
+        return Sum();
     }
 
     /// <summary>Stops (after one last reading) and returns the CPU seconds used since the start.</summary>
@@ -130,12 +157,17 @@ public sealed class BackendCpuSampler : IAsyncDisposable
         {
             await _stop.CancelAsync();
             await _loop;
-            Track(_backends.Keys.ToList());
+            Track(_seen.Keys.ToList());
         }
 
-        lock (_backends)
+        return Sum();
+    }
+
+    private double Sum()
+    {
+        lock (_seen)
         {
-            return _backends.Values.Sum(b => b.Last - b.Start);
+            return _seen.Values.Sum(b => b.Last - b.Start);
         }
     }
 
@@ -153,7 +185,7 @@ public sealed class BackendCpuSampler : IAsyncDisposable
             try
             {
                 await Task.Delay(ReadInterval, _stop.Token);
-                Track(tick++ % LookupEvery == 0 ? [.. _backends.Keys, .. await LookUpAsync(_stop.Token)] : _backends.Keys.ToList());
+                Track(tick++ % LookupEvery == 0 ? [.. _seen.Keys, .. await _lookUp(_stop.Token)] : _seen.Keys.ToList());
             }
             catch (OperationCanceledException)
             {
@@ -162,40 +194,26 @@ public sealed class BackendCpuSampler : IAsyncDisposable
         }
     }
 
-    private async Task<List<int>> LookUpAsync(CancellationToken cancellationToken)
+    private void Track(IEnumerable<string> directories)
     {
-        await using var command = _dataSource.CreateCommand("select pid from pg_stat_activity where application_name = $1");
-        command.Parameters.AddWithValue(_applicationName);
-        var pids = new List<int>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        lock (_seen)
         {
-            pids.Add(reader.GetInt32(0));
-        }
-
-        return pids;
-    }
-
-    private void Track(IEnumerable<int> pids)
-    {
-        lock (_backends)
-        {
-            foreach (var pid in pids)
+            foreach (var directory in directories)
             {
-                // A pid that no longer reads as postgres has exited (or been reused): keep its last reading.
-                if (CpuTime.Read(pid) is not { Name: "postgres" } t)
+                // One that no longer reads as what it was has exited (or its id was reused): keep its last reading.
+                if (CpuTime.Read(directory) is not { } t || !_isOne(t.Name))
                 {
                     continue;
                 }
 
-                if (_backends.TryGetValue(pid, out var known))
+                if (_seen.TryGetValue(directory, out var known))
                 {
-                    _backends[pid] = (known.Start, Math.Max(known.Last, t.Own));
+                    _seen[directory] = (known.Start, Math.Max(known.Last, t.Own));
                 }
                 else
                 {
                     // Seen first during the run: all its time is the run's (it started after the sampler did).
-                    _backends[pid] = (_before.Contains(pid) ? t.Own : 0, t.Own);
+                    _seen[directory] = (_before.Contains(directory) ? t.Own : 0, t.Own);
                 }
             }
         }

@@ -255,7 +255,7 @@ public sealed class IngestBenchmark : IBenchmark
     private static async Task WarmUpAsync(NpgsqlDataSource dataSource, ApiHostProcess api, ApiKeyStore keys, string schema, BenchmarkOptions options, ProgressLog log, CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();
-        var jitBefore = CpuTime.OfThreads(api.ProcessId, JitThread);
+        await using var jit = await CpuTime.FollowThreadsAsync(api.ProcessId, JitThread, cancellationToken);
         var count = Math.Clamp(options.Events / 10, Math.Min(10_000, options.Events), 100_000);
         var workload = IngestWorkload.Generate(count, options.Accounts, log);
         var httpKey = await CreateWriteKeyAsync(keys, WarmupTenant + "-http", cancellationToken);
@@ -268,24 +268,28 @@ public sealed class IngestBenchmark : IBenchmark
         await WaitForSubscriptionsAsync(dataSource, api, !options.NoProjection, cancellationToken);
 
         // Until the compiling thread has been quiet for two seconds (at most half a minute).
-        var quietSince = Stopwatch.StartNew();
-        var last = CpuTime.OfThreads(api.ProcessId, JitThread);
-        var waited = Stopwatch.StartNew();
-        while (quietSince.Elapsed < TimeSpan.FromSeconds(2) && waited.Elapsed < TimeSpan.FromSeconds(30))
+        await using (var quiet = await CpuTime.FollowThreadsAsync(api.ProcessId, JitThread, cancellationToken))
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
-            var now = CpuTime.OfThreads(api.ProcessId, JitThread);
-            if (now - last > 0.02)
+            var waited = Stopwatch.StartNew();
+            var last = 0.0;
+            var quietSince = Stopwatch.StartNew();
+            while (quietSince.Elapsed < TimeSpan.FromSeconds(2) && waited.Elapsed < TimeSpan.FromSeconds(30))
             {
-                quietSince.Restart();
-            }
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+                var now = quiet.Read();
+                if (now - last > 0.02)
+                {
+                    quietSince.Restart();
+                }
 
-            last = now;
+                last = now;
+            }
         }
 
         await ResetAsync(dataSource, schema, log, cancellationToken);
+        var jitCpu = await jit.StopAsync();
         log.Info(string.Create(CultureInfo.InvariantCulture,
-            $"  warm-up: done in {sw.Elapsed.TotalSeconds:F1}s; the host's tiered-compilation thread used {last - jitBefore:F1} CPU-s meanwhile"));
+            $"  warm-up: done in {sw.Elapsed.TotalSeconds:F1}s; the host's tiered-compilation thread used {jitCpu:F1} CPU-s meanwhile"));
     }
 
     private static async Task<ApiRun> RunHttpAsync(NpgsqlDataSource dataSource, ApiHostProcess api, string writeKey, IngestWorkload workload, BenchmarkOptions options, ProgressLog log, CancellationToken cancellationToken)
@@ -337,7 +341,7 @@ public sealed class IngestBenchmark : IBenchmark
         var reset = RssSampler.TryResetHighWaterMark(api.ProcessId);
         var before = RssSampler.ReadStatusMegabytes(api.ProcessId, "VmRSS") ?? double.NaN;
         var (apiCpu, pgCpu, ownCpu) = (CpuTime.OfProcess(api.ProcessId) ?? double.NaN, CpuTime.OfPostgres(), Environment.CpuUsage.TotalTime.TotalSeconds);
-        var jitCpu = CpuTime.OfThreads(api.ProcessId, JitThread);
+        await using var jit = await CpuTime.FollowThreadsAsync(api.ProcessId, JitThread, CancellationToken.None);
         await using var backends = await CpuTime.FollowBackendsAsync(dataSource, ApiHostProcess.ApplicationName, CancellationToken.None);
         LoadOutcome outcome;
         double peak;
@@ -365,7 +369,7 @@ public sealed class IngestBenchmark : IBenchmark
             log.Info(string.Create(CultureInfo.InvariantCulture, $"  {label}: the host's subscriptions caught up {lag.TotalSeconds:F1}s after the last acknowledgement"));
             peak = await sampler.StopAsync();
             (apiCpu, pgCpu, ownCpu) = ((CpuTime.OfProcess(api.ProcessId) ?? double.NaN) - apiCpu, CpuTime.OfPostgres() - pgCpu, Environment.CpuUsage.TotalTime.TotalSeconds - ownCpu);
-            jitCpu = CpuTime.OfThreads(api.ProcessId, JitThread) - jitCpu;
+            var jitCpu = await jit.StopAsync();
             apiBackendCpu = await backends.StopAsync();
             var wall = outcome.Elapsed.TotalSeconds;
             log.Info(string.Create(CultureInfo.InvariantCulture,
