@@ -569,9 +569,10 @@ public sealed class PostgresEventStore : IEventStore
                 Make(registry);
                 return true;
             }
-            catch (EventSerializationException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // Left to the COPY loop, which makes it again and reports the failure in order.
+                // Whatever it is, it is left to the COPY loop, which makes this one again and reports the failure in
+                // order, as if nothing had gone ahead.
                 return false;
             }
         }
