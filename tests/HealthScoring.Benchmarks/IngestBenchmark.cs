@@ -268,22 +268,19 @@ public sealed class IngestBenchmark : IBenchmark
         await WaitForSubscriptionsAsync(dataSource, api, !options.NoProjection, cancellationToken);
 
         // Until the compiling thread has been quiet for two seconds (at most half a minute).
-        await using (var quiet = await CpuTime.FollowThreadsAsync(api.ProcessId, JitThread, cancellationToken))
+        var waited = Stopwatch.StartNew();
+        var quietSince = Stopwatch.StartNew();
+        var last = jit.Read();
+        while (quietSince.Elapsed < TimeSpan.FromSeconds(2) && waited.Elapsed < TimeSpan.FromSeconds(30))
         {
-            var waited = Stopwatch.StartNew();
-            var last = 0.0;
-            var quietSince = Stopwatch.StartNew();
-            while (quietSince.Elapsed < TimeSpan.FromSeconds(2) && waited.Elapsed < TimeSpan.FromSeconds(30))
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            var now = jit.Read();
+            if (now - last > 0.02)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
-                var now = quiet.Read();
-                if (now - last > 0.02)
-                {
-                    quietSince.Restart();
-                }
-
-                last = now;
+                quietSince.Restart();
             }
+
+            last = now;
         }
 
         await ResetAsync(dataSource, schema, log, cancellationToken);
