@@ -349,7 +349,7 @@ public sealed class PostgresEventStore : IEventStore
         var ahead = toWrite.Count >= SerializeAheadFrom ? Task.Run(() => SerializeAhead(toWrite, stopAhead.Token), CancellationToken.None) : Task.CompletedTask;
         try
         {
-            return await WriteAsync(connection, tx, tenantId, toWrite, duplicates, expected, cancellationToken);
+            return await ReserveCopyCommitAsync(connection, tx, tenantId, toWrite, duplicates, expected, cancellationToken);
         }
         finally
         {
@@ -373,7 +373,7 @@ public sealed class PostgresEventStore : IEventStore
         }
     }
 
-    private async Task<BulkAppendResult> WriteAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, List<PreparedEvent> toWrite, List<Guid> duplicates, ExpectedVersion? expected, CancellationToken cancellationToken)
+    private async Task<BulkAppendResult> ReserveCopyCommitAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, List<PreparedEvent> toWrite, List<Guid> duplicates, ExpectedVersion? expected, CancellationToken cancellationToken)
     {
         // Count per stream in first-seen order, then reserve versions (locking the stream rows).
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -561,7 +561,7 @@ public sealed class PostgresEventStore : IEventStore
             if (Interlocked.CompareExchange(ref _state, Busy, Untouched) != Untouched)
             {
                 // The COPY loop has caught up (or this one is made already): nothing left to gain ahead of it.
-                return Volatile.Read(ref _state) == Done && _json is not null;
+                return Volatile.Read(ref _state) == Done;
             }
 
             try

@@ -260,8 +260,8 @@ public sealed class IngestBenchmark : IBenchmark
         var workload = IngestWorkload.Generate(count, options.Accounts, log);
         var httpKey = await CreateWriteKeyAsync(keys, WarmupTenant + "-http", cancellationToken);
         var grpcKey = await CreateWriteKeyAsync(keys, WarmupTenant + "-grpc", cancellationToken);
-        var http = BuildPayloads(workload, options.HttpBatch, MaxBatchBytes, "/v1/batch body", "--http-batch", workload.SegmentBatchJson);
-        var grpc = BuildPayloads(workload, options.GrpcBatch, MaxGrpcMessageBytes, "IngestBatchRequest", "--grpc-batch", workload.IngestBatchFrame);
+        var http = HttpPayloads(workload, options);
+        var grpc = GrpcPayloads(workload, options);
         log.Info(string.Create(CultureInfo.InvariantCulture, $"  warm-up (not timed): {count:N0} events over HTTP, then over gRPC, as tenants {WarmupTenant}-http and -grpc ..."));
         await SegmentHttpLoad.RunAsync(api.RestUrl, httpKey, http, options.Concurrency, log, cancellationToken);
         await GrpcIngestLoad.RunAsync(api.GrpcUrl, grpcKey, grpc, options.GrpcCalls, log, cancellationToken);
@@ -292,7 +292,7 @@ public sealed class IngestBenchmark : IBenchmark
     private static async Task<ApiRun> RunHttpAsync(NpgsqlDataSource dataSource, ApiHostProcess api, string writeKey, IngestWorkload workload, BenchmarkOptions options, ProgressLog log, CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();
-        var queue = BuildPayloads(workload, options.HttpBatch, MaxBatchBytes, "/v1/batch body", "--http-batch", workload.SegmentBatchJson);
+        var queue = HttpPayloads(workload, options);
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"  http: {queue.Payloads.Count:N0} /v1/batch bodies of up to {options.HttpBatch} events ({queue.TotalBytes / (1024.0 * 1024.0):F0} MB JSON, largest {queue.Payloads.Max(p => p.Length) / 1024.0:F0} KB; built in {sw.Elapsed.TotalSeconds:F1}s, not timed); posting on {options.Concurrency} connections ..."));
         return await RunAgainstApiAsync(dataSource, api, "http", queue, !options.NoProjection, () => SegmentHttpLoad.RunAsync(api.RestUrl, writeKey, queue, options.Concurrency, log, cancellationToken), log);
@@ -301,11 +301,19 @@ public sealed class IngestBenchmark : IBenchmark
     private static async Task<ApiRun> RunGrpcAsync(NpgsqlDataSource dataSource, ApiHostProcess api, string key, IngestWorkload workload, BenchmarkOptions options, ProgressLog log, CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();
-        var queue = BuildPayloads(workload, options.GrpcBatch, MaxGrpcMessageBytes, "IngestBatchRequest", "--grpc-batch", workload.IngestBatchFrame);
+        var queue = GrpcPayloads(workload, options);
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"  grpc: {queue.Payloads.Count:N0} IngestBatchRequest messages of up to {options.GrpcBatch} events ({queue.TotalBytes / (1024.0 * 1024.0):F0} MB protobuf, largest {queue.Payloads.Max(p => p.Length) / 1024.0:F0} KB; built in {sw.Elapsed.TotalSeconds:F1}s, not timed); streaming on {options.GrpcCalls} concurrent calls of up to {GrpcIngestLoad.MaxMessagesPerCall} messages each ..."));
         return await RunAgainstApiAsync(dataSource, api, "grpc", queue, !options.NoProjection, () => GrpcIngestLoad.RunAsync(api.GrpcUrl, key, queue, options.GrpcCalls, log, cancellationToken), log);
     }
+
+    /// <summary>The workload as <c>/v1/batch</c> bodies of <c>--http-batch</c> events.</summary>
+    private static PayloadSet HttpPayloads(IngestWorkload workload, BenchmarkOptions options) =>
+        BuildPayloads(workload, options.HttpBatch, MaxBatchBytes, "/v1/batch body", "--http-batch", workload.SegmentBatchJson);
+
+    /// <summary>The workload as IngestStream messages of <c>--grpc-batch</c> events.</summary>
+    private static PayloadSet GrpcPayloads(IngestWorkload workload, BenchmarkOptions options) =>
+        BuildPayloads(workload, options.GrpcBatch, MaxGrpcMessageBytes, "IngestBatchRequest", "--grpc-batch", workload.IngestBatchFrame);
 
     private static PayloadSet BuildPayloads(IngestWorkload workload, int batch, int limit, string what, string option, Func<int, int, byte[]> build)
     {
