@@ -19,6 +19,7 @@ public sealed class PostgresEventStore : IEventStore
     private readonly EventStoreOptions _options;
     private readonly string _s;
     private readonly TimeProvider _clock;
+    private readonly StreamVersionCache _versions = new();
 
     /// <summary>Creates the store over <paramref name="dataSource"/>; the schema must have been migrated.</summary>
     public PostgresEventStore(NpgsqlDataSource dataSource, EventTypeRegistry registry, EventStoreOptions options, TimeProvider? clock = null)
@@ -295,12 +296,19 @@ public sealed class PostgresEventStore : IEventStore
         // attempt queries first, so duplicates are still skipped and reported. Single-stream appends always
         // query first: a retried append must be recognised before its expected version is checked.
         var checkStored = expected is not null;
+        var useKnownVersions = true;
         var races = 0;
         while (true)
         {
             try
             {
-                return await WriteAsync(tenantId, prepared, expected, checkStored, cancellationToken);
+                return await WriteAsync(tenantId, prepared, expected, checkStored, useKnownVersions, cancellationToken);
+            }
+            catch (StaleStreamVersionsException)
+            {
+                // Another writer moved a stream since this process last wrote it (or the tables were emptied).
+                // Nothing was written; reserve the usual way, which reads the versions back.
+                useKnownVersions = false;
             }
             catch (PostgresException ex) when (IsRetryable(ex) && (!checkStored || races < _options.DuplicateRaceRetries))
             {
@@ -316,7 +324,7 @@ public sealed class PostgresEventStore : IEventStore
             || ex.SqlState == PostgresErrorCodes.DeadlockDetected;
     }
 
-    private async Task<BulkAppendResult> WriteAsync(string tenantId, List<PreparedEvent> prepared, ExpectedVersion? expected, bool checkStored, CancellationToken cancellationToken)
+    private async Task<BulkAppendResult> WriteAsync(string tenantId, List<PreparedEvent> prepared, ExpectedVersion? expected, bool checkStored, bool useKnownVersions, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken);
@@ -349,7 +357,7 @@ public sealed class PostgresEventStore : IEventStore
         var ahead = toWrite.Count >= SerializeAheadFrom ? Task.Run(() => SerializeAhead(toWrite, stopAhead.Token), CancellationToken.None) : Task.CompletedTask;
         try
         {
-            return await ReserveCopyCommitAsync(connection, tx, tenantId, toWrite, duplicates, expected, cancellationToken);
+            return await ReserveCopyCommitAsync(connection, tx, tenantId, toWrite, duplicates, expected, useKnownVersions, cancellationToken);
         }
         finally
         {
@@ -373,7 +381,8 @@ public sealed class PostgresEventStore : IEventStore
         }
     }
 
-    private async Task<BulkAppendResult> ReserveCopyCommitAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, List<PreparedEvent> toWrite, List<Guid> duplicates, ExpectedVersion? expected, CancellationToken cancellationToken)
+    private async Task<BulkAppendResult> ReserveCopyCommitAsync(
+        NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, List<PreparedEvent> toWrite, List<Guid> duplicates, ExpectedVersion? expected, bool useKnownVersions, CancellationToken cancellationToken)
     {
         // Count per stream in first-seen order, then reserve versions (locking the stream rows).
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -384,7 +393,7 @@ public sealed class PostgresEventStore : IEventStore
 
         var versions = expected is { } exp
             ? await ReserveOneAsync(connection, tx, tenantId, toWrite[0].StreamId, toWrite.Count, exp, cancellationToken)
-            : await ReserveManyAsync(connection, tx, tenantId, counts, cancellationToken);
+            : await ReserveManyAsync(connection, tx, tenantId, counts, useKnownVersions, cancellationToken);
 
         // Next version to hand out per stream = final version - count + 1.
         var next = new Dictionary<string, long>(counts.Count, StringComparer.Ordinal);
@@ -422,6 +431,7 @@ public sealed class PostgresEventStore : IEventStore
         }
 
         await tx.CommitAsync(cancellationToken);
+        _versions.Remember(tenantId, versions);
         return new BulkAppendResult(toWrite.Count, duplicates, versions);
     }
 
@@ -446,25 +456,86 @@ public sealed class PostgresEventStore : IEventStore
         return stored;
     }
 
-    private async Task<Dictionary<string, long>> ReserveManyAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, Dictionary<string, int> counts, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reserves the next versions of each stream, locking its row until the commit. A stream whose version this store
+    /// knows (it committed the stream last: <see cref="StreamVersionCache"/>) is moved on from that version by an
+    /// update that reads nothing back; the others are upserted and their new versions read back, in the same round
+    /// trip. Reading every version back took a third of a group commit's time in the ingest benchmark. A known version
+    /// that proves stale (another writer moved the stream, or the tables were emptied) throws
+    /// <see cref="StaleStreamVersionsException"/>, and the caller rolls back and reserves again without guesses.
+    /// </summary>
+    private async Task<Dictionary<string, long>> ReserveManyAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, Dictionary<string, int> counts, bool useKnownVersions, CancellationToken cancellationToken)
     {
-        // Rows are locked in stream-id order so that concurrent bulk appends cannot deadlock on each other.
-        await using var command = new NpgsqlCommand(
-            $"""
-            insert into {_s}.streams as s (tenant_id, stream_id, version)
-            select $1, u.stream_id, u.n from unnest($2::text[], $3::bigint[]) as u(stream_id, n)
-            order by u.stream_id collate "C"
-            on conflict (tenant_id, stream_id) do update set version = s.version + excluded.version, updated_at = now()
-            returning stream_id, version
-            """, connection, tx);
-        command.Parameters.AddWithValue(tenantId);
-        command.Parameters.AddWithValue(counts.Keys.ToArray());
-        command.Parameters.AddWithValue(counts.Values.Select(c => (long)c).ToArray());
-        var versions = new Dictionary<string, long>(counts.Count, StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var (unknown, unknownCounts) = (new List<string>(), new List<long>());
+        var (known, before, after) = (new List<string>(), new List<long>(), new List<long>());
+        foreach (var (stream, count) in counts)
         {
-            versions[reader.GetString(0)] = reader.GetInt64(1);
+            if (useKnownVersions && _versions.TryGet(tenantId, stream, out var version))
+            {
+                known.Add(stream);
+                before.Add(version);
+                after.Add(version + count);
+            }
+            else
+            {
+                unknown.Add(stream);
+                unknownCounts.Add(count);
+            }
+        }
+
+        // Each statement locks its rows in stream-id order, so that concurrent bulk appends do not deadlock on each other.
+        await using var batch = new NpgsqlBatch(connection, tx);
+        if (unknown.Count > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                $"""
+                insert into {_s}.streams as s (tenant_id, stream_id, version)
+                select $1, u.stream_id, u.n from unnest($2::text[], $3::bigint[]) as u(stream_id, n)
+                order by u.stream_id collate "C"
+                on conflict (tenant_id, stream_id) do update set version = s.version + excluded.version, updated_at = now()
+                returning stream_id, version
+                """)
+            {
+                Parameters = { new() { Value = tenantId }, new() { Value = unknown.ToArray() }, new() { Value = unknownCounts.ToArray() } },
+            });
+        }
+
+        var update = known.Count == 0 ? null : new NpgsqlBatchCommand(
+            $"""
+            update {_s}.streams as s set version = u.after, updated_at = now()
+            from (select * from unnest($2::text[], $3::bigint[], $4::bigint[]) as x(stream_id, before, after) order by stream_id collate "C") as u
+            where s.tenant_id = $1 and s.stream_id = u.stream_id and s.version = u.before
+            """)
+        {
+            Parameters = { new() { Value = tenantId }, new() { Value = known.ToArray() }, new() { Value = before.ToArray() }, new() { Value = after.ToArray() } },
+        };
+        if (update is not null)
+        {
+            batch.BatchCommands.Add(update);
+        }
+
+        var versions = new Dictionary<string, long>(counts.Count, StringComparer.Ordinal);
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            while (unknown.Count > 0 && await reader.ReadAsync(cancellationToken))
+            {
+                versions[reader.GetString(0)] = reader.GetInt64(1);
+            }
+
+            while (await reader.NextResultAsync(cancellationToken))
+            {
+            }
+        }
+
+        if (update is not null && update.RecordsAffected != known.Count)
+        {
+            _versions.Forget(tenantId, known);
+            throw new StaleStreamVersionsException();
+        }
+
+        for (var i = 0; i < known.Count; i++)
+        {
+            versions[known[i]] = after[i];
         }
 
         return versions;

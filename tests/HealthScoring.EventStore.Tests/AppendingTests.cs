@@ -134,6 +134,69 @@ public sealed class AppendingTests(PostgresSchemaFixtureForAppends fixture) : IC
     }
 
     [Fact]
+    public async Task Bulk_appends_number_each_stream_without_gaps_when_another_store_writes_the_same_streams_in_between_or_at_once()
+    {
+        // Two store instances stand for two processes: each knows the versions it committed last, and is wrong
+        // about every stream the other has written since.
+        var other = fixture.CreateStore(TestEvents.Registry());
+        var streams = Enumerable.Range(0, 20).Select(_ => NewStream()).ToArray();
+        List<StreamEvent> Round(IEnumerable<string> to, int perStream, string tag) =>
+            [.. Enumerable.Range(0, perStream).SelectMany(i => to.Select(s => new StreamEvent(s, TestEvents.Usage($"{tag}-{i}", i))))];
+
+        (await _store.BulkAppendAsync("acme", Round(streams, 5, "a1"), Ct)).StreamVersions.Values.ShouldAllBe(v => v == 5);
+        (await _store.BulkAppendAsync("acme", Round(streams, 5, "a2"), Ct)).StreamVersions.Values.ShouldAllBe(v => v == 10);
+        (await other.BulkAppendAsync("acme", Round(streams.Take(10), 3, "b1"), Ct)).StreamVersions.Values.ShouldAllBe(v => v == 13);
+
+        var third = await _store.BulkAppendAsync("acme", Round(streams, 5, "a3"), Ct);
+        third.AppendedCount.ShouldBe(100);
+        streams.Select(s => third.StreamVersions[s]).ShouldBe(streams.Select((_, i) => i < 10 ? 18L : 15L));
+
+        // Both at once, several times over, on overlapping streams: whichever way their reservations interleave, every
+        // event is stored once and each stream stays numbered 1..n.
+        var writers = new[] { _store, other }.Select((store, w) => Task.Run(async () =>
+        {
+            for (var round = 0; round < 5; round++)
+            {
+                (await store.BulkAppendAsync("acme", Round(streams, 2, $"c{w}-{round}"), Ct)).AppendedCount.ShouldBe(40);
+            }
+        }, Ct));
+        await Task.WhenAll(writers);
+
+        foreach (var (stream, i) in streams.Select((s, i) => (s, i)))
+        {
+            var expected = (i < 10 ? 18 : 15) + 20;
+            var read = await _store.ReadStreamAsync("acme", stream, cancellationToken: Ct).ToListAsync(Ct);
+            read.Select(e => e.StreamVersion).ShouldBe(Enumerable.Range(1, expected).Select(v => (long)v));
+            (await other.GetStreamVersionAsync("acme", stream, Ct)).ShouldBe(expected);
+        }
+    }
+
+    [Fact]
+    public async Task A_bulk_append_after_a_streams_events_and_version_were_deleted_numbers_it_from_one_again()
+    {
+        var tenant = $"emptied-{Guid.NewGuid():N}";
+        var streams = Enumerable.Range(0, 5).Select(_ => NewStream()).ToArray();
+        var events = streams.SelectMany(s => Enumerable.Range(0, 4).Select(i => new StreamEvent(s, TestEvents.Usage($"first-{i}", i)))).ToList();
+        (await _store.BulkAppendAsync(tenant, events, Ct)).StreamVersions.Values.ShouldAllBe(v => v == 4);
+
+        await using (var empty = fixture.DataSource.CreateBatch())
+        {
+            empty.BatchCommands.Add(new NpgsqlBatchCommand($"delete from {fixture.Schema}.events where tenant_id = $1") { Parameters = { new() { Value = tenant } } });
+            empty.BatchCommands.Add(new NpgsqlBatchCommand($"delete from {fixture.Schema}.streams where tenant_id = $1") { Parameters = { new() { Value = tenant } } });
+            await empty.ExecuteNonQueryAsync(Ct);
+        }
+
+        var again = await _store.BulkAppendAsync(tenant, [.. streams.Select(s => new StreamEvent(s, TestEvents.Usage("again")))], Ct);
+
+        again.StreamVersions.Values.ShouldAllBe(v => v == 1);
+        foreach (var stream in streams)
+        {
+            (await _store.ReadStreamAsync(tenant, stream, cancellationToken: Ct).ToListAsync(Ct)).ShouldHaveSingleItem().StreamVersion.ShouldBe(1);
+            (await _store.GetStreamVersionAsync(tenant, stream, Ct)).ShouldBe(1);
+        }
+    }
+
+    [Fact]
     public async Task Bulk_append_with_one_event_of_an_unregistered_type_writes_nothing_and_names_the_event()
     {
         var stream = NewStream();
