@@ -19,6 +19,8 @@ public interface IEventStore
     /// <summary>
     /// Appends many events across many streams of one tenant in one transaction through binary COPY, whatever
     /// each stream's version. Events whose ids are already stored are skipped and reported. All-or-nothing.
+    /// Concurrent calls may overlap: a call numbers and writes its events before it locks its streams, so one call
+    /// can write while another on the same streams commits; each stream's versions still run 1..n without gaps.
     /// </summary>
     /// <exception cref="UnregisteredEventTypeException">An event's type is not registered; nothing was written.</exception>
     /// <exception cref="EventSerializationException">An event could not be serialized; nothing was written.</exception>

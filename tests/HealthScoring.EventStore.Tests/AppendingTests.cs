@@ -172,6 +172,44 @@ public sealed class AppendingTests(PostgresSchemaFixtureForAppends fixture) : IC
     }
 
     [Fact]
+    public async Task Concurrent_bulk_appends_on_one_store_with_some_failing_keep_every_stream_numbered_without_gaps()
+    {
+        // One store's concurrent appends overlap (each numbers its events before locking its streams), and a failed
+        // one leaves the versions it was handed unused: the appends after it must notice and number again.
+        var streams = Enumerable.Range(0, 30).Select(_ => NewStream()).ToArray();
+        var stored = 0;
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (var round = 0; round < 12; round++)
+            {
+                var events = Enumerable.Range(0, 60).Select(i => new StreamEvent(streams[(i * 7 + w + round) % streams.Length], TestEvents.Usage($"w{w}-r{round}-{i}", i))).ToList();
+                if ((w + round) % 5 == 0)
+                {
+                    // Fails inside the COPY, after its versions were handed out.
+                    events.Insert(30, new StreamEvent(streams[w], new NewEvent(Guid.NewGuid(), new Measured(double.NaN))));
+                    await Should.ThrowAsync<EventSerializationException>(() => _store.BulkAppendAsync("acme", events, Ct));
+                    continue;
+                }
+
+                (await _store.BulkAppendAsync("acme", events, Ct)).AppendedCount.ShouldBe(60);
+                Interlocked.Add(ref stored, 60);
+            }
+        }, Ct));
+        await Task.WhenAll(writers);
+
+        var total = 0;
+        foreach (var stream in streams)
+        {
+            var versions = await _store.ReadStreamAsync("acme", stream, cancellationToken: Ct).Select(e => e.StreamVersion).ToListAsync(Ct);
+            versions.ShouldBe(Enumerable.Range(1, versions.Count).Select(v => (long)v));
+            (await _store.GetStreamVersionAsync("acme", stream, Ct) ?? 0).ShouldBe(versions.Count);
+            total += versions.Count;
+        }
+
+        total.ShouldBe(stored);
+    }
+
+    [Fact]
     public async Task A_bulk_append_after_a_streams_events_and_version_were_deleted_numbers_it_from_one_again()
     {
         var tenant = $"emptied-{Guid.NewGuid():N}";

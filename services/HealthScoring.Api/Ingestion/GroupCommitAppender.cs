@@ -10,8 +10,8 @@ namespace HealthScoring.Api.Ingestion;
 /// locks through its COPY and commit, so concurrent requests for overlapping accounts would queue on each other
 /// one transaction at a time. Instead, requests hand their events to one writer, which appends everything waiting
 /// (per tenant, up to <see cref="MaxEventsPerCommit"/>) in a single <see cref="IEventStore.BulkAppendAsync"/>: one
-/// reservation, one COPY, one commit for many requests. A request's task completes only after that commit, so an
-/// acknowledgement still means durable.
+/// reservation, one COPY, one commit for many requests, with up to <see cref="MaxGroupsInFlight"/> such appends
+/// overlapping. A request's task completes only after its group's commit, so an acknowledgement still means durable.
 /// </summary>
 /// <remarks>
 /// A failed group commit is retried request by request, so one request's poison fails that request alone; when the
@@ -66,9 +66,17 @@ public sealed partial class GroupCommitAppender : IAsyncDisposable
         return await pending.Done.Task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Group commits in flight at once: while one commits (its stream rows locked, then the WAL flushed), the next
+    /// can already COPY its events, as the store numbers them before locking the rows (see
+    /// <see cref="IEventStore.BulkAppendAsync"/>). More would only take CPU from the two.
+    /// </summary>
+    public const int MaxGroupsInFlight = 2;
+
     private async Task WriteLoopAsync()
     {
         var group = new List<Pending>();
+        var inFlight = new List<Task>(MaxGroupsInFlight);
         Pending? carried = null;
         while (carried is not null || await _queue.Reader.WaitToReadAsync())
         {
@@ -95,14 +103,27 @@ public sealed partial class GroupCommitAppender : IAsyncDisposable
 
             foreach (var byTenant in group.GroupBy(p => p.TenantId, StringComparer.Ordinal))
             {
-                await CommitAsync(byTenant.Key, [.. byTenant]);
+                if (inFlight.Count == MaxGroupsInFlight)
+                {
+                    inFlight.Remove(await Task.WhenAny(inFlight));
+                }
+
+                inFlight.Add(CommitAsync(byTenant.Key, [.. byTenant]));
             }
 
             if (carried is not null || _queue.Reader.Count > 0)
             {
                 _pressure.Backlogged();
             }
+
+            if (inFlight.Count == MaxGroupsInFlight)
+            {
+                // Both slots taken: what arrives meanwhile goes into one group when a slot frees, not many small ones.
+                inFlight.Remove(await Task.WhenAny(inFlight));
+            }
         }
+
+        await Task.WhenAll(inFlight);
     }
 
     private async Task CommitAsync(string tenantId, IReadOnlyList<Pending> requests)
