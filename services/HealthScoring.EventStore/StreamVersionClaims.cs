@@ -38,33 +38,64 @@ internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = Str
     private bool _draining;
     private DateTimeOffset _locksUntil = DateTimeOffset.MinValue;
     private long _failures;
+    private int _locksWaiting;
     private TaskCompletionSource _idle = NewIdle();
 
     /// <summary>
     /// Enters an append: true when it may claim versions, false when it must reserve them with locks. Waits while
-    /// appends of the other mode are in flight, or while those in flight are draining after a failure.
+    /// appends of the other mode are in flight, or while those in flight are draining after a failure. An append
+    /// waiting to lock goes first: claims keep coming under load, and would otherwise never let it in.
     /// </summary>
     public async Task<bool> EnterAsync(bool locks, CancellationToken cancellationToken)
     {
-        while (true)
+        var queued = false;
+        try
         {
-            Task idle;
-            lock (_gate)
+            while (true)
             {
-                var claims = !locks && clock.GetUtcNow() >= _locksUntil;
-                if (_active == 0 || (!_draining && _activeAreClaims == claims))
+                Task idle;
+                lock (_gate)
                 {
-                    _active++;
-                    _activeAreClaims = claims;
-                    return claims;
+                    var claims = !locks && clock.GetUtcNow() >= _locksUntil;
+                    var sameMode = _active > 0 && !_draining && _activeAreClaims == claims;
+                    if ((claims && _locksWaiting == 0 && (_active == 0 || sameMode)) || (!claims && (_active == 0 || sameMode)))
+                    {
+                        if (queued)
+                        {
+                            (queued, _locksWaiting) = (false, _locksWaiting - 1);
+                        }
+
+                        _active++;
+                        _activeAreClaims = claims;
+                        return claims;
+                    }
+
+                    if (!claims && !queued)
+                    {
+                        (queued, _locksWaiting) = (true, _locksWaiting + 1);
+                    }
+
+                    // Let those in flight finish before the mode changes (and meanwhile let no more of them in).
+                    _draining |= _active > 0;
+                    idle = _idle.Task;
                 }
 
-                // Let those in flight finish before the mode changes (and meanwhile let no more of them in).
-                _draining = true;
-                idle = _idle.Task;
+                await idle.WaitAsync(cancellationToken);
             }
-
-            await idle.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            if (queued)
+            {
+                lock (_gate)
+                {
+                    // Given up while waiting: claims held back for this append may go.
+                    if (--_locksWaiting == 0 && _active == 0)
+                    {
+                        SignalIdle();
+                    }
+                }
+            }
         }
     }
 
@@ -81,8 +112,7 @@ internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = Str
                 }
 
                 _draining = false;
-                _idle.TrySetResult();
-                _idle = NewIdle();
+                SignalIdle();
             }
         }
     }
@@ -175,6 +205,12 @@ internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = Str
 
             _draining |= _tails.Count > capacity;
         }
+    }
+
+    private void SignalIdle()
+    {
+        _idle.TrySetResult();
+        _idle = NewIdle();
     }
 
     private static TaskCompletionSource NewIdle() => new(TaskCreationOptions.RunContinuationsAsynchronously);

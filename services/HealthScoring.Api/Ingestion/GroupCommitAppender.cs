@@ -118,8 +118,13 @@ public sealed partial class GroupCommitAppender : IAsyncDisposable
 
             if (inFlight.Count == MaxGroupsInFlight)
             {
-                // Both slots taken: what arrives meanwhile goes into one group when a slot frees, not many small ones.
+                // Both slots taken: what arrives meanwhile goes into one group when a slot frees, not many small ones;
+                // requests that had to wait for it mean the writer is the bottleneck.
                 inFlight.Remove(await Task.WhenAny(inFlight));
+                if (_queue.Reader.Count > 0)
+                {
+                    _pressure.Backlogged();
+                }
             }
         }
 

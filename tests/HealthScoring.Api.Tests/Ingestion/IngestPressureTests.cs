@@ -33,17 +33,19 @@ public sealed class IngestPressureTests
         store = new GatedStore();
         await using (var appender = new GroupCommitAppender(store, busy, NullLogger<GroupCommitAppender>.Instance, Metrics))
         {
-            // The first request's commit is held open while two more queue up behind it.
+            // Both group commits the writer keeps in flight are held open while two more requests queue up behind them.
             var first = appender.AppendAsync("acme", [Event()], Ct);
             await store.Entered.Task.WaitAsync(Ct);
+            var second = appender.AppendAsync("acme", [Event()], Ct);
+            await store.SecondEntered.Task.WaitAsync(Ct);
             var queued = new[] { appender.AppendAsync("acme", [Event()], Ct), appender.AppendAsync("acme", [Event()], Ct) };
             busy.IsSaturated.ShouldBeFalse("nothing has been committed yet");
             store.Open();
-            await Task.WhenAll([first, .. queued]);
+            await Task.WhenAll([first, second, .. queued]);
         }
 
         busy.IsSaturated.ShouldBeTrue();
-        store.Commits.ShouldBe(2, "the two waiting requests went in one group commit");
+        store.Commits.ShouldBe(3, "the two requests waiting for a free slot went in one group commit");
     }
 
     [Fact]
@@ -125,17 +127,22 @@ public sealed class IngestPressureTests
     {
         private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        private int _entries;
+        private int _commits;
+
         public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public int Commits { get; private set; }
+        public TaskCompletionSource SecondEntered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Commits => Volatile.Read(ref _commits);
 
         public void Open() => _gate.TrySetResult();
 
         public async Task<BulkAppendResult> BulkAppendAsync(string tenantId, IReadOnlyList<StreamEvent> events, CancellationToken cancellationToken = default)
         {
-            Entered.TrySetResult();
+            (Interlocked.Increment(ref _entries) == 1 ? Entered : SecondEntered).TrySetResult();
             await _gate.Task.WaitAsync(cancellationToken);
-            Commits++;
+            Interlocked.Increment(ref _commits);
             return new BulkAppendResult(events.Count, [], new Dictionary<string, long>());
         }
 
