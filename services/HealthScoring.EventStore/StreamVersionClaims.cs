@@ -104,16 +104,22 @@ internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = Str
     {
         lock (_gate)
         {
-            if (--_active == 0)
+            // Past the capacity (rarely): tails in flight cannot be dropped, so the appends in flight drain and then
+            // every tail is dropped.
+            var full = _tails.Count > capacity;
+            if (--_active > 0)
             {
-                if (_tails.Count > capacity)
-                {
-                    _tails.Clear();
-                }
-
-                _draining = false;
-                SignalIdle();
+                _draining |= full;
+                return;
             }
+
+            if (full)
+            {
+                _tails.Clear();
+            }
+
+            _draining = false;
+            SignalIdle();
         }
     }
 
@@ -141,12 +147,6 @@ internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = Str
                 var before = _tails.TryGetValue((tenantId, stream), out var tail) ? tail : stored[stream];
                 claim.Set(i++, stream, before, before + count);
                 _tails[(tenantId, stream)] = before + count;
-            }
-
-            if (_tails.Count > capacity)
-            {
-                // Rarely reached. Tails in flight cannot be dropped: all are dropped once nothing is in flight.
-                _draining = true;
             }
 
             _last = claim;
@@ -202,8 +202,6 @@ internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = Str
             {
                 _tails[(tenantId, stream)] = version;
             }
-
-            _draining |= _tails.Count > capacity;
         }
     }
 
