@@ -426,7 +426,9 @@ public sealed class PostgresEventStore : IEventStore
     {
         var unknown = _claims.Unknown(tenantId, counts);
         var stored = unknown.Count == 0 ? NoVersions : await ReadVersionsAsync(connection, tx, tenantId, unknown, cancellationToken);
-        var claim = _claims.Take(tenantId, counts, stored);
+        // No claim: a failed append forgot a tail read as known a moment ago; the appends in flight drain, and this
+        // one retries (with locks, as after any stale guess) having written nothing.
+        var claim = _claims.Take(tenantId, counts, stored) ?? throw new StaleStreamVersionsException();
         var (committed, stale) = (false, false);
         try
         {

@@ -134,12 +134,22 @@ internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = Str
 
     /// <summary>
     /// Versions for <paramref name="counts"/> (events per stream, in first-seen order); <paramref name="stored"/>
-    /// gives the stored version of each stream that had no tail (0 when it has no row), read by the caller.
+    /// gives the stored version of each stream that had no tail (0 when it has no row), read by the caller. Null when
+    /// a stream has neither: it had a tail when <see cref="Unknown"/> was asked, and a claim that failed since then
+    /// forgot it. Nothing is handed out then; the caller's append retries.
     /// </summary>
-    public Claim Take(string tenantId, IReadOnlyDictionary<string, int> counts, IReadOnlyDictionary<string, long> stored)
+    public Claim? Take(string tenantId, IReadOnlyDictionary<string, int> counts, IReadOnlyDictionary<string, long> stored)
     {
         lock (_gate)
         {
+            foreach (var stream in counts.Keys)
+            {
+                if (!_tails.ContainsKey((tenantId, stream)) && !stored.ContainsKey(stream))
+                {
+                    return null;
+                }
+            }
+
             var claim = new Claim(tenantId, counts.Count, _last, _failures);
             var i = 0;
             foreach (var (stream, count) in counts)

@@ -11,12 +11,12 @@ public sealed class StreamVersionClaimsTests
     public void Claims_continue_from_the_versions_handed_out_before_and_a_failed_claim_s_streams_are_read_again()
     {
         var claims = new StreamVersionClaims(_clock);
-        var first = claims.Take("t", Counts(("a", 2), ("b", 1)), Stored(("a", 5), ("b", 0)));
+        var first = Take(claims, Counts(("a", 2), ("b", 1)), Stored(("a", 5), ("b", 0)));
         first.Before.ShouldBe([5L, 0L]);
         first.After.ShouldBe([7L, 1L]);
 
         claims.Unknown("t", Counts(("a", 1), ("c", 1))).ShouldBe(["c"]);
-        var second = claims.Take("t", Counts(("a", 3)), Stored());
+        var second = Take(claims, Counts(("a", 3)), Stored());
         second.Before.ShouldBe([7L], "the second follows the first, still in flight");
         claims.Unknown("other-tenant", Counts(("a", 1))).ShouldBe(["a"]);
 
@@ -28,8 +28,8 @@ public sealed class StreamVersionClaimsTests
     public async Task A_claim_checks_its_rows_only_after_the_one_handed_out_before_it_is_over()
     {
         var claims = new StreamVersionClaims(_clock);
-        var first = claims.Take("t", Counts(("a", 1)), Stored(("a", 0)));
-        var second = claims.Take("t", Counts(("a", 1)), Stored());
+        var first = Take(claims, Counts(("a", 1)), Stored(("a", 0)));
+        var second = Take(claims, Counts(("a", 1)), Stored());
 
         var waiting = second.WaitForPreviousAsync(Ct);
         await Task.Delay(50, Ct);
@@ -65,8 +65,8 @@ public sealed class StreamVersionClaimsTests
         var claims = new StreamVersionClaims(_clock);
         (await claims.EnterAsync(locks: false, Ct)).ShouldBeTrue();
         (await claims.EnterAsync(locks: false, Ct)).ShouldBeTrue();
-        var failed = claims.Take("t", Counts(("a", 1)), Stored(("a", 0)));
-        var after = claims.Take("t", Counts(("a", 1)), Stored());
+        var failed = Take(claims, Counts(("a", 1)), Stored(("a", 0)));
+        var after = Take(claims, Counts(("a", 1)), Stored());
 
         claims.Finish(failed, committed: false, stale: false);
         claims.Exit();
@@ -84,7 +84,7 @@ public sealed class StreamVersionClaimsTests
     {
         var claims = new StreamVersionClaims(_clock);
         (await claims.EnterAsync(locks: false, Ct)).ShouldBeTrue();
-        var stale = claims.Take("t", Counts(("a", 1)), Stored(("a", 3)));
+        var stale = Take(claims, Counts(("a", 1)), Stored(("a", 3)));
         claims.Finish(stale, committed: false, stale: true);
         claims.Exit();
 
@@ -110,6 +110,25 @@ public sealed class StreamVersionClaimsTests
         (await behind.WaitAsync(TimeSpan.FromSeconds(5), Ct)).ShouldBeTrue();
         (await claims.EnterAsync(locks: false, Ct).WaitAsync(TimeSpan.FromSeconds(5), Ct)).ShouldBeTrue("claims enter alongside claims again");
     }
+
+    [Fact]
+    public async Task A_stream_forgotten_by_a_failed_claim_between_asking_and_taking_hands_out_nothing()
+    {
+        var claims = new StreamVersionClaims(_clock);
+        (await claims.EnterAsync(locks: false, Ct)).ShouldBeTrue();
+        (await claims.EnterAsync(locks: false, Ct)).ShouldBeTrue();
+        var failing = Take(claims, Counts(("a", 1)), Stored(("a", 4)));
+
+        // The second append finds "a" known, so it reads no stored version for it; then the first fails.
+        claims.Unknown("t", Counts(("a", 2), ("b", 1))).ShouldBe(["b"]);
+        claims.Finish(failing, committed: false, stale: false);
+
+        claims.Take("t", Counts(("a", 2), ("b", 1)), Stored(("b", 0))).ShouldBeNull("no version is known for \"a\" any more");
+        claims.Unknown("t", Counts(("a", 2), ("b", 1))).ShouldBe(["a", "b"], "a refused take hands out no version, not even for \"b\"");
+    }
+
+    private static StreamVersionClaims.Claim Take(StreamVersionClaims claims, Dictionary<string, int> counts, Dictionary<string, long> stored) =>
+        claims.Take("t", counts, stored).ShouldNotBeNull();
 
     private static Dictionary<string, int> Counts(params (string Stream, int Count)[] counts) => counts.ToDictionary(c => c.Stream, c => c.Count);
 
