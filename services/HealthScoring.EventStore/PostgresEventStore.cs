@@ -18,6 +18,7 @@ public sealed class PostgresEventStore : IEventStore
     private readonly EventTypeRegistry _registry;
     private readonly EventStoreOptions _options;
     private readonly string _s;
+    private readonly int _orderLockSpace;
     private readonly TimeProvider _clock;
     private readonly StreamVersionClaims _claims;
 
@@ -30,12 +31,16 @@ public sealed class PostgresEventStore : IEventStore
         _registry = registry;
         _options = options;
         _s = options.Schema;
+        _orderLockSpace = StreamOrderLocks.Space(options.Schema);
         _clock = clock ?? TimeProvider.System;
         _claims = new StreamVersionClaims(_clock);
     }
 
     /// <summary>The schema this store reads and writes.</summary>
     public string Schema => _s;
+
+    /// <summary>How many bulk appends found a stream other than the versions they claimed said, and retried locking first.</summary>
+    internal long StaleClaims => _claims.StaleCount;
 
     /// <inheritdoc />
     public async Task<AppendResult> AppendToStreamAsync(string tenantId, string streamId, ExpectedVersion expectedVersion, IReadOnlyList<NewEvent> events, CancellationToken cancellationToken = default)
@@ -403,7 +408,13 @@ public sealed class PostgresEventStore : IEventStore
             return await ClaimCopyCheckCommitAsync(connection, tx, tenantId, toWrite, duplicates, counts, cancellationToken);
         }
 
-        // Reserve versions first, locking the streams' rows through the COPY and the commit.
+        // Reserve versions first, locking the streams' rows through the COPY and the commit; before that, take the
+        // streams' order locks, so that this transaction gets its id only once no other append on them is in flight.
+        await using (var locks = new NpgsqlBatch(connection, tx) { BatchCommands = { OrderLocks(tenantId, counts.Keys, shared: false) } })
+        {
+            await locks.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         var versions = expected is { } exp
             ? await ReserveOneAsync(connection, tx, tenantId, toWrite[0].StreamId, toWrite.Count, exp, cancellationToken)
             : await ReserveManyAsync(connection, tx, tenantId, counts, cancellationToken);
@@ -424,11 +435,19 @@ public sealed class PostgresEventStore : IEventStore
     private async Task<BulkAppendResult> ClaimCopyCheckCommitAsync(
         NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, List<PreparedEvent> toWrite, List<Guid> duplicates, Dictionary<string, int> counts, CancellationToken cancellationToken)
     {
-        var unknown = _claims.Unknown(tenantId, counts);
-        var stored = unknown.Count == 0 ? NoVersions : await ReadVersionsAsync(connection, tx, tenantId, unknown, cancellationToken);
-        // No claim: a failed append forgot a tail read as known a moment ago; the appends in flight drain, and this
-        // one retries (with locks, as after any stale guess) having written nothing.
-        var claim = _claims.Take(tenantId, counts, stored) ?? throw new StaleStreamVersionsException();
+        StreamVersionClaims.Claim? claim;
+        using (await _claims.EnterNumberingAsync(cancellationToken))
+        {
+            // The stored versions it lacks, then this transaction's id, then its claim, one append at a time: claims
+            // are handed out in the order of the log.
+            var unknown = _claims.Unknown(tenantId, counts);
+            var stored = await StartNumberingAsync(connection, tx, tenantId, counts, unknown, cancellationToken);
+
+            // No claim: a failed append forgot a tail read as known a moment ago; the appends in flight drain, and
+            // this one retries (with locks, as after any stale guess) having written nothing.
+            claim = _claims.Take(tenantId, counts, stored) ?? throw new StaleStreamVersionsException();
+        }
+
         var (committed, stale) = (false, false);
         try
         {
@@ -465,28 +484,47 @@ public sealed class PostgresEventStore : IEventStore
         }
     }
 
-    private static readonly Dictionary<string, long> NoVersions = [];
-
-    /// <summary>The stored versions of <paramref name="streamIds"/> (0 for a stream without a row), read without locking.</summary>
-    private async Task<Dictionary<string, long>> ReadVersionsAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, List<string> streamIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// In one round trip: takes the shared order locks of the claim's streams (<paramref name="counts"/>), reads the
+    /// stored versions of <paramref name="streamIds"/> (0 for a stream without a row) without locking, then gives the
+    /// transaction its id (<c>pg_current_xact_id()</c> assigns one). In that order: every append whose version was
+    /// read, or that held the locks exclusive before, had committed, so its transaction id is below this one's.
+    /// </summary>
+    private async Task<Dictionary<string, long>> StartNumberingAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, Dictionary<string, int> counts, List<string> streamIds, CancellationToken cancellationToken)
     {
         var versions = streamIds.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal);
-        await using var command = new NpgsqlCommand($"select stream_id, version from {_s}.streams where tenant_id = $1 and stream_id = any($2)", connection, tx);
-        command.Parameters.AddWithValue(tenantId);
-        command.Parameters.AddWithValue(streamIds.ToArray());
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await using var batch = new NpgsqlBatch(connection, tx) { BatchCommands = { OrderLocks(tenantId, counts.Keys, shared: true) } };
+        if (streamIds.Count > 0)
         {
-            versions[reader.GetString(0)] = reader.GetInt64(1);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"select stream_id, version from {_s}.streams where tenant_id = $1 and stream_id = any($2)")
+            {
+                Parameters = { new() { Value = tenantId }, new() { Value = streamIds.ToArray() } },
+            });
+        }
+
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("select pg_current_xact_id()"));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        if (streamIds.Count > 0 && await reader.NextResultAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                versions[reader.GetString(0)] = reader.GetInt64(1);
+            }
         }
 
         return versions;
     }
 
+    /// <summary>Takes the order locks of <paramref name="streamIds"/> (<see cref="StreamOrderLocks"/>) for the rest of the transaction.</summary>
+    private NpgsqlBatchCommand OrderLocks(string tenantId, IEnumerable<string> streamIds, bool shared) =>
+        new(StreamOrderLocks.Sql(shared)) { Parameters = { new() { Value = _orderLockSpace }, new() { Value = StreamOrderLocks.BucketsOf(tenantId, streamIds) } } };
+
     /// <summary>
     /// Moves each claimed stream's row from the version it was handed to its new one (creating the rows of new
     /// streams), locking the rows in stream-id order like <see cref="ReserveManyAsync"/>; throws
-    /// <see cref="StaleStreamVersionsException"/> unless every row was where the claim expected it.
+    /// <see cref="StaleStreamVersionsException"/> unless every row was where the claim expected it, last written by
+    /// a transaction before this one (else this append's events would come before that one's in the log, though
+    /// numbered after them: possible when another process moved the row to exactly the version expected here).
     /// </summary>
     private async Task CheckClaimAsync(NpgsqlConnection connection, NpgsqlTransaction tx, StreamVersionClaims.Claim claim, CancellationToken cancellationToken)
     {
@@ -512,9 +550,10 @@ public sealed class PostgresEventStore : IEventStore
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand(
                 $"""
-                update {_s}.streams as s set version = u.after, updated_at = now()
+                update {_s}.streams as s set version = u.after, updated_at = now(), tx_id = pg_current_xact_id()
                 from (select * from unnest($2::text[], $3::bigint[], $4::bigint[]) as x(stream_id, before, after) order by stream_id collate "C") as u
                 where s.tenant_id = $1 and s.stream_id = u.stream_id and s.version = u.before
+                  and (s.tx_id is null or s.tx_id < pg_current_xact_id())
                 """)
             {
                 Parameters = { new() { Value = claim.TenantId }, new() { Value = moved.ToArray() }, new() { Value = from.ToArray() }, new() { Value = to.ToArray() } },
@@ -525,8 +564,8 @@ public sealed class PostgresEventStore : IEventStore
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand(
                 $"""
-                insert into {_s}.streams (tenant_id, stream_id, version)
-                select $1, u.stream_id, u.version from unnest($2::text[], $3::bigint[]) as u(stream_id, version)
+                insert into {_s}.streams (tenant_id, stream_id, version, tx_id)
+                select $1, u.stream_id, u.version, pg_current_xact_id() from unnest($2::text[], $3::bigint[]) as u(stream_id, version)
                 order by u.stream_id collate "C"
                 on conflict (tenant_id, stream_id) do nothing
                 """)
@@ -607,10 +646,10 @@ public sealed class PostgresEventStore : IEventStore
         // Rows are locked in stream-id order so that concurrent bulk appends cannot deadlock on each other.
         await using var command = new NpgsqlCommand(
             $"""
-            insert into {_s}.streams as s (tenant_id, stream_id, version)
-            select $1, u.stream_id, u.n from unnest($2::text[], $3::bigint[]) as u(stream_id, n)
+            insert into {_s}.streams as s (tenant_id, stream_id, version, tx_id)
+            select $1, u.stream_id, u.n, pg_current_xact_id() from unnest($2::text[], $3::bigint[]) as u(stream_id, n)
             order by u.stream_id collate "C"
-            on conflict (tenant_id, stream_id) do update set version = s.version + excluded.version, updated_at = now()
+            on conflict (tenant_id, stream_id) do update set version = s.version + excluded.version, updated_at = now(), tx_id = excluded.tx_id
             returning stream_id, version
             """, connection, tx);
         command.Parameters.AddWithValue(tenantId);
@@ -632,18 +671,18 @@ public sealed class PostgresEventStore : IEventStore
         if (expected == ExpectedVersion.Any)
         {
             sql = $"""
-                insert into {_s}.streams as s (tenant_id, stream_id, version) values ($1, $2, $3)
-                on conflict (tenant_id, stream_id) do update set version = s.version + excluded.version, updated_at = now()
+                insert into {_s}.streams as s (tenant_id, stream_id, version, tx_id) values ($1, $2, $3, pg_current_xact_id())
+                on conflict (tenant_id, stream_id) do update set version = s.version + excluded.version, updated_at = now(), tx_id = excluded.tx_id
                 returning version
                 """;
         }
         else if (expected == ExpectedVersion.NoStream)
         {
-            sql = $"insert into {_s}.streams (tenant_id, stream_id, version) values ($1, $2, $3) on conflict (tenant_id, stream_id) do nothing returning version";
+            sql = $"insert into {_s}.streams (tenant_id, stream_id, version, tx_id) values ($1, $2, $3, pg_current_xact_id()) on conflict (tenant_id, stream_id) do nothing returning version";
         }
         else
         {
-            sql = $"update {_s}.streams set version = version + $3, updated_at = now() where tenant_id = $1 and stream_id = $2 and version = $4 returning version";
+            sql = $"update {_s}.streams set version = version + $3, updated_at = now(), tx_id = pg_current_xact_id() where tenant_id = $1 and stream_id = $2 and version = $4 returning version";
         }
 
         await using var command = new NpgsqlCommand(sql, connection, tx);

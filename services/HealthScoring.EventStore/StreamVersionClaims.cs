@@ -9,16 +9,19 @@ namespace HealthScoring.EventStore;
 /// the append writes nothing and retries, and no version is ever given twice.
 /// </summary>
 /// <remarks>
-/// <para>Claims are ordered: each remembers the one handed out before it, and checks its rows only after that one has
-/// committed or failed, so that two appends in flight on the same stream check their rows in the order their versions
-/// were handed out. That wait is bounded (<see cref="OrderWait"/>): PostgreSQL cannot see it, so a wait that closed a
-/// cycle with database locks would otherwise hang; past it, the rows' locks and deadlock detection order the appends.</para>
+/// <para>Claims are handed out in the order their appends' transactions took their ids
+/// (<see cref="EnterNumberingAsync"/>), which is the log's order. They are checked in that order too: each remembers
+/// the one handed out before it, and checks its rows only after that one has committed or failed, so that two appends
+/// in flight on the same stream check their rows in the order their versions were handed out. That wait is bounded
+/// (<see cref="OrderWait"/>): PostgreSQL cannot see it, so a wait that closed a cycle with database locks would
+/// otherwise hang; past it, the rows' locks and deadlock detection order the appends.</para>
 /// <para>Appends enter in one of two modes, never mixed: claims, or locks (reserving first, reading the versions back, as
 /// a single-stream append with an expected version must). A claim that failed leaves the appends after it on stale
 /// guesses, so the next appends wait until those in flight are over (and a stream read back from the database is then
 /// read as committed). A stale guess means another writer may be active on these streams: then appends take locks for
 /// <see cref="LocksAfterStale"/>, which is how two writers share streams without wasting work.</para>
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "A SemaphoreSlim whose AvailableWaitHandle is never used holds nothing to dispose.")]
 internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = StreamVersionClaims.DefaultCapacity)
 {
     /// <summary>Enough for every account of a large tenant; about 100 bytes each.</summary>
@@ -31,6 +34,7 @@ internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = Str
     public static readonly TimeSpan LocksAfterStale = TimeSpan.FromSeconds(30);
 
     private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _numbering = new(1, 1);
     private readonly Dictionary<(string Tenant, string Stream), long> _tails = [];
     private Claim? _last;
     private int _active;
@@ -39,7 +43,20 @@ internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = Str
     private DateTimeOffset _locksUntil = DateTimeOffset.MinValue;
     private long _failures;
     private int _locksWaiting;
+    private long _stale;
     private TaskCompletionSource _idle = NewIdle();
+
+    /// <summary>How many claims have found a stream row other than they expected (see <see cref="Finish"/>).</summary>
+    public long StaleCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stale;
+            }
+        }
+    }
 
     /// <summary>
     /// Enters an append: true when it may claim versions, false when it must reserve them with locks. Waits while
@@ -97,6 +114,17 @@ internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = Str
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Numbering, one append at a time: inside it an append starts its transaction's id and then takes its claim
+    /// (<see cref="Unknown"/>, <see cref="Take"/>), so that claims are handed out in the order of their transaction
+    /// ids. The log is ordered by transaction id: an append numbered after another on a stream must sort after it.
+    /// </summary>
+    public async Task<IDisposable> EnterNumberingAsync(CancellationToken cancellationToken)
+    {
+        await _numbering.WaitAsync(cancellationToken);
+        return new Numbering(_numbering);
     }
 
     /// <summary>Leaves an append entered by <see cref="EnterAsync"/> (after its <see cref="Finish"/>, if it took a claim).</summary>
@@ -184,6 +212,7 @@ internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = Str
                 _draining = true;
             }
 
+            _stale += stale ? 1 : 0;
             if (stale && _failures == claim.FailuresBefore)
             {
                 _locksUntil = clock.GetUtcNow() + LocksAfterStale;
@@ -219,6 +248,19 @@ internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = Str
     {
         _idle.TrySetResult();
         _idle = NewIdle();
+    }
+
+    private sealed class Numbering(SemaphoreSlim numbering) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                numbering.Release();
+            }
+        }
     }
 
     private static TaskCompletionSource NewIdle() => new(TaskCreationOptions.RunContinuationsAsynchronously);

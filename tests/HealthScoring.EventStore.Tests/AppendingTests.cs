@@ -169,6 +169,8 @@ public sealed class AppendingTests(PostgresSchemaFixtureForAppends fixture) : IC
             read.Select(e => e.StreamVersion).ShouldBe(Enumerable.Range(1, expected).Select(v => (long)v));
             (await other.GetStreamVersionAsync("acme", stream, Ct)).ShouldBe(expected);
         }
+
+        await ShouldBeInTheLogInVersionOrderAsync("acme", streams);
     }
 
     [Fact]
@@ -207,6 +209,66 @@ public sealed class AppendingTests(PostgresSchemaFixtureForAppends fixture) : IC
         }
 
         total.ShouldBe(stored);
+        await ShouldBeInTheLogInVersionOrderAsync("acme", streams);
+    }
+
+    [Fact]
+    public async Task The_log_gives_each_streams_events_in_version_order_however_appends_of_either_kind_race()
+    {
+        // The log is ordered by the writing transaction's id, so an append numbered after another on a stream must
+        // also have taken its transaction id after it; else a subscriber sees version 7 before version 1. Two stores
+        // stand for two processes (so some bulk appends lock first, after a stale claim); single-stream appends lock
+        // first; the streams are new each round, because creating a stream's row races too.
+        var tenant = $"race-{Guid.NewGuid():N}";
+        var stores = new[] { _store, fixture.CreateStore(TestEvents.Registry()) };
+        var streams = new List<string>();
+        for (var round = 0; round < 6; round++)
+        {
+            var shared = Enumerable.Range(0, 3).Select(_ => NewStream()).ToArray();
+            streams.AddRange(shared);
+            await Task.WhenAll(Enumerable.Range(0, 6).Select(w => Task.Run(async () =>
+            {
+                var store = stores[w % 2];
+                for (var i = 0; i < 8; i++)
+                {
+                    if ((w + i) % 3 == 0)
+                    {
+                        await store.AppendToStreamAsync(tenant, shared[(w + i) % 3], ExpectedVersion.Any, [TestEvents.Usage($"w{w}-{i}"), TestEvents.Usage($"w{w}-{i}")], Ct);
+                    }
+                    else
+                    {
+                        await store.BulkAppendAsync(tenant, [.. shared.Select(s => new StreamEvent(s, TestEvents.Usage($"w{w}-{i}")))], Ct);
+                    }
+                }
+            }, Ct)));
+        }
+
+        await ShouldBeInTheLogInVersionOrderAsync(tenant, streams);
+    }
+
+    [Fact]
+    public async Task A_claim_whose_stream_row_a_later_transaction_wrote_retries_locking_first()
+    {
+        // Another process can move a row to exactly the version a claim expects (when this store's claim before it
+        // failed meanwhile): the version matches, but that writer's transaction is later than the claim's, so the
+        // claim's events, numbered after that writer's, would come before them in the log.
+        var tenant = $"later-{Guid.NewGuid():N}";
+        var stream = NewStream();
+        await _store.BulkAppendAsync(tenant, [new StreamEvent(stream, TestEvents.Usage("first"))], Ct);
+        await using (var later = fixture.DataSource.CreateCommand(
+            $"update {fixture.Schema}.streams set tx_id = (pg_current_xact_id()::text::bigint + 1000000)::text::xid8 where tenant_id = $1 and stream_id = $2"))
+        {
+            later.Parameters.AddWithValue(tenant);
+            later.Parameters.AddWithValue(stream);
+            (await later.ExecuteNonQueryAsync(Ct)).ShouldBe(1);
+        }
+
+        var stale = _store.StaleClaims;
+        var second = await _store.BulkAppendAsync(tenant, [new StreamEvent(stream, TestEvents.Usage("second"))], Ct);
+
+        _store.StaleClaims.ShouldBe(stale + 1, "the claim must not commit over a row a later transaction wrote");
+        second.StreamVersions[stream].ShouldBe(2);
+        (await _store.ReadStreamAsync(tenant, stream, cancellationToken: Ct).Select(e => e.StreamVersion).ToListAsync(Ct)).ShouldBe([1L, 2L]);
     }
 
     [Fact]
@@ -370,6 +432,52 @@ public sealed class AppendingTests(PostgresSchemaFixtureForAppends fixture) : IC
         await using var command = fixture.DataSource.CreateCommand($"select count(*) from {fixture.Schema}.events where tenant_id = $1");
         command.Parameters.AddWithValue(tenant);
         return (long)(await command.ExecuteScalarAsync(Ct))!;
+    }
+
+    /// <summary>
+    /// Reads the tenant's log in its global order until every event of <paramref name="streams"/> is there, checking
+    /// that each stream's events come in version order 1..n. The log shows events only once every transaction
+    /// before theirs has ended (other tests' too), so it is read again until complete; what it shows is always a
+    /// prefix of the final order, so the order is checked at every read.
+    /// </summary>
+    private async Task ShouldBeInTheLogInVersionOrderAsync(string tenant, IReadOnlyCollection<string> streams)
+    {
+        var expected = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var stream in streams)
+        {
+            expected[stream] = await _store.GetStreamVersionAsync(tenant, stream, Ct) ?? 0;
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var seen = streams.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal);
+            var position = LogPosition.Start;
+            while (true)
+            {
+                var page = await _store.ReadAllAsync(position, 5_000, tenant, cancellationToken: Ct);
+                foreach (var e in page.Events.Where(e => seen.ContainsKey(e.StreamId)))
+                {
+                    e.StreamVersion.ShouldBe(seen[e.StreamId] + 1, $"stream {e.StreamId}: the log must give its events in version order");
+                    seen[e.StreamId] = e.StreamVersion;
+                }
+
+                if (page.Events.Count == 0)
+                {
+                    break;
+                }
+
+                position = page.LastPosition;
+            }
+
+            if (seen.All(kv => kv.Value == expected[kv.Key]))
+            {
+                return;
+            }
+
+            DateTime.UtcNow.ShouldBeLessThan(deadline, "the log did not show every event within 30 s");
+            await Task.Delay(50, Ct);
+        }
     }
 
     private static string NewStream() => $"account-{Guid.NewGuid():N}";

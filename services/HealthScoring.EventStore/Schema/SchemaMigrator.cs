@@ -78,6 +78,12 @@ public sealed class SchemaMigrator
                 updated_at       timestamptz not null default now()
             );
             """),
+        new(2, "stream rows record their last writer's transaction", """
+            -- The log is ordered by transaction id: an append that numbers a stream's events after another's must have
+            -- a later transaction id. A claim (an append that numbers before it locks) checks this against the row.
+            -- Rows written before have none: every transaction after this migration is later than theirs.
+            alter table {schema}.streams add column tx_id xid8;
+            """),
     ]);
 
     /// <summary>Applies every migration not yet applied; returns how many were applied now.</summary>
