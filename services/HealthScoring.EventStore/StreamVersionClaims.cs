@@ -117,9 +117,10 @@ internal sealed class StreamVersionClaims(TimeProvider clock, int capacity = Str
     }
 
     /// <summary>
-    /// Numbering, one append at a time: inside it an append starts its transaction's id and then takes its claim
-    /// (<see cref="Unknown"/>, <see cref="Take"/>), so that claims are handed out in the order of their transaction
-    /// ids. The log is ordered by transaction id: an append numbered after another on a stream must sort after it.
+    /// Numbering, one append at a time: inside it an append asks which versions it lacks (<see cref="Unknown"/>),
+    /// reads them and takes its transaction's id, then its claim (<see cref="Take"/>), so that claims are handed out
+    /// in the order of their transaction ids. The log is ordered by transaction id: an append numbered after another
+    /// on a stream must sort after it.
     /// </summary>
     public async Task<IDisposable> EnterNumberingAsync(CancellationToken cancellationToken)
     {
