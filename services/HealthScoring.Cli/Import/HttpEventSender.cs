@@ -46,7 +46,8 @@ internal sealed class HttpEventSender(HttpClient http, HttpEventSender.Options o
         var summary = new ImportSummary();
         var summaryLock = new Lock();
         await using var input = JsonLinesFile.Open(file);
-        await Progress.RunAsync($"sending {file.Name} to {http.BaseAddress}", input.Length, "bytes", async report =>
+        long sent = 0;
+        await Progress.RunAsync($"sending {file.Name} to {http.BaseAddress}", input.Length, "bytes", "events", async report =>
         {
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var channel = Channel.CreateBounded<Batch>(new BoundedChannelOptions(options.Concurrency * 2) { SingleWriter = true });
@@ -60,7 +61,7 @@ internal sealed class HttpEventSender(HttpClient http, HttpEventSender.Options o
                         summary.Add(answer.Accepted, answer.Duplicates, answer.Unassigned, answer.Errors);
                     }
 
-                    report(batch.FilePosition);
+                    report(batch.FilePosition, Interlocked.Add(ref sent, batch.Lines.Length));
                 }
             }, stop.Token)).ToList();
 
@@ -100,7 +101,7 @@ internal sealed class HttpEventSender(HttpClient http, HttpEventSender.Options o
             }
 
             summary.Lines = lines;
-            report(input.Length);
+            report(input.Length, Interlocked.Read(ref sent));
             return true;
         });
         return summary;

@@ -45,12 +45,14 @@ internal static class ImportBillingCommand
     public static async Task<BillingImportSummary> ImportAsync(BillingIngestion billing, string tenantId, FileInfo path, CancellationToken ct)
     {
         var summary = new BillingImportSummary();
-        await Progress.RunAsync($"importing {path.Name}", path.Length, "bytes", async report =>
+        await Progress.RunAsync($"importing {path.Name}", path.Length, "bytes", "events", async report =>
         {
+            var read = 0L;
             var batch = new List<StripeEventParseResult>(1_000);
             await using var stream = path.OpenRead();
             await foreach (var entry in StripeEventsFile.ReadAsync(stream, ct))
             {
+                read++;
                 if (entry.Result is InvalidStripeEvent bad)
                 {
                     summary.Invalid++;
@@ -67,7 +69,7 @@ internal static class ImportBillingCommand
                 {
                     summary.Add(await billing.IngestAsync(tenantId, batch, "import", ct));
                     batch.Clear();
-                    report(stream.Position);
+                    report(stream.Position, read);
                 }
             }
 
@@ -76,7 +78,7 @@ internal static class ImportBillingCommand
                 summary.Add(await billing.IngestAsync(tenantId, batch, "import", ct));
             }
 
-            report(path.Length);
+            report(path.Length, read);
             return true;
         });
         return summary;

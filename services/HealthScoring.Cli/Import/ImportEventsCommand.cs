@@ -87,7 +87,7 @@ internal static class ImportEventsCommand
     {
         var summary = new ImportSummary();
         await using var input = JsonLinesFile.Open(file);
-        await Progress.RunAsync($"importing {file.Name}", input.Length, "bytes", async report =>
+        await Progress.RunAsync($"importing {file.Name}", input.Length, "bytes", "events", async report =>
         {
             var batch = new List<ParsedItem>(batchSize);
             var lineNumber = 0;
@@ -104,7 +104,7 @@ internal static class ImportEventsCommand
                 {
                     summary.Add(await pipeline.IngestAsync(tenantId, batch, null, "import", cancellationToken));
                     batch.Clear();
-                    report(input.Position);
+                    report(input.Position, lineNumber);
                 }
             }
 
@@ -115,7 +115,7 @@ internal static class ImportEventsCommand
 
             await pipeline.FlushQualityAsync(cancellationToken);
             summary.Lines = lineNumber;
-            report(input.Length);
+            report(input.Length, lineNumber);
             return true;
         });
         return summary;
