@@ -408,13 +408,7 @@ public sealed class PostgresEventStore : IEventStore
             return await ClaimCopyCheckCommitAsync(connection, tx, tenantId, toWrite, duplicates, counts, cancellationToken);
         }
 
-        // Reserve versions first, locking the streams' rows through the COPY and the commit; before that, take the
-        // streams' order locks, so that this transaction gets its id only once no other append on them is in flight.
-        await using (var locks = new NpgsqlBatch(connection, tx) { BatchCommands = { OrderLocks(tenantId, counts.Keys, shared: false) } })
-        {
-            await locks.ExecuteNonQueryAsync(cancellationToken);
-        }
-
+        // Reserve versions first (after the streams' order locks), locking the streams' rows through the COPY and the commit.
         var versions = expected is { } exp
             ? await ReserveOneAsync(connection, tx, tenantId, toWrite[0].StreamId, toWrite.Count, exp, cancellationToken)
             : await ReserveManyAsync(connection, tx, tenantId, counts, cancellationToken);
@@ -514,6 +508,14 @@ public sealed class PostgresEventStore : IEventStore
 
         return versions;
     }
+
+    /// <summary>
+    /// <paramref name="reserve"/> after the exclusive order locks of <paramref name="streamIds"/>, in one round trip:
+    /// an append that locks its streams' rows first takes the order locks before its first write, so it gets its
+    /// transaction id only once no other append on them is in flight. Its reader's results start with the locks'.
+    /// </summary>
+    private NpgsqlBatch AfterOrderLocks(NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, IEnumerable<string> streamIds, NpgsqlBatchCommand reserve) =>
+        new(connection, tx) { BatchCommands = { OrderLocks(tenantId, streamIds, shared: false), reserve } };
 
     /// <summary>Takes the order locks of <paramref name="streamIds"/> (<see cref="StreamOrderLocks"/>) for the rest of the transaction.</summary>
     private NpgsqlBatchCommand OrderLocks(string tenantId, IEnumerable<string> streamIds, bool shared) =>
@@ -644,19 +646,21 @@ public sealed class PostgresEventStore : IEventStore
     private async Task<Dictionary<string, long>> ReserveManyAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string tenantId, Dictionary<string, int> counts, CancellationToken cancellationToken)
     {
         // Rows are locked in stream-id order so that concurrent bulk appends cannot deadlock on each other.
-        await using var command = new NpgsqlCommand(
+        var command = new NpgsqlBatchCommand(
             $"""
             insert into {_s}.streams as s (tenant_id, stream_id, version, tx_id)
             select $1, u.stream_id, u.n, pg_current_xact_id() from unnest($2::text[], $3::bigint[]) as u(stream_id, n)
             order by u.stream_id collate "C"
             on conflict (tenant_id, stream_id) do update set version = s.version + excluded.version, updated_at = now(), tx_id = excluded.tx_id
             returning stream_id, version
-            """, connection, tx);
+            """);
         command.Parameters.AddWithValue(tenantId);
         command.Parameters.AddWithValue(counts.Keys.ToArray());
         command.Parameters.AddWithValue(counts.Values.Select(c => (long)c).ToArray());
         var versions = new Dictionary<string, long>(counts.Count, StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await using var batch = AfterOrderLocks(connection, tx, tenantId, counts.Keys, command);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             versions[reader.GetString(0)] = reader.GetInt64(1);
@@ -685,7 +689,7 @@ public sealed class PostgresEventStore : IEventStore
             sql = $"update {_s}.streams set version = version + $3, updated_at = now(), tx_id = pg_current_xact_id() where tenant_id = $1 and stream_id = $2 and version = $4 returning version";
         }
 
-        await using var command = new NpgsqlCommand(sql, connection, tx);
+        var command = new NpgsqlBatchCommand(sql);
         command.Parameters.AddWithValue(tenantId);
         command.Parameters.AddWithValue(streamId);
         command.Parameters.AddWithValue((long)count);
@@ -694,10 +698,14 @@ public sealed class PostgresEventStore : IEventStore
             command.Parameters.AddWithValue(expected.Value);
         }
 
-        var result = await command.ExecuteScalarAsync(cancellationToken);
-        if (result is long version)
+        await using (var batch = AfterOrderLocks(connection, tx, tenantId, [streamId], command))
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            return new Dictionary<string, long>(StringComparer.Ordinal) { [streamId] = version };
+            await reader.NextResultAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                return new Dictionary<string, long>(StringComparer.Ordinal) { [streamId] = reader.GetInt64(0) };
+            }
         }
 
         await using var current = new NpgsqlCommand($"select version from {_s}.streams where tenant_id = $1 and stream_id = $2", connection, tx);

@@ -62,9 +62,7 @@ public sealed class StreamVersionClaimsTests
     [Fact]
     public async Task After_a_failed_claim_nothing_enters_until_the_appends_in_flight_are_over()
     {
-        var claims = new StreamVersionClaims(_clock);
-        (await claims.EnterAsync(locks: false, Ct)).ShouldBeTrue();
-        (await claims.EnterAsync(locks: false, Ct)).ShouldBeTrue();
+        var claims = await TwoClaimsInFlightAsync();
         var failed = Take(claims, Counts(("a", 1)), Stored(("a", 0)));
         var after = Take(claims, Counts(("a", 1)), Stored());
 
@@ -114,9 +112,7 @@ public sealed class StreamVersionClaimsTests
     [Fact]
     public async Task A_stream_forgotten_by_a_failed_claim_between_asking_and_taking_hands_out_nothing()
     {
-        var claims = new StreamVersionClaims(_clock);
-        (await claims.EnterAsync(locks: false, Ct)).ShouldBeTrue();
-        (await claims.EnterAsync(locks: false, Ct)).ShouldBeTrue();
+        var claims = await TwoClaimsInFlightAsync();
         var failing = Take(claims, Counts(("a", 1)), Stored(("a", 4)));
 
         // The second append finds "a" known, so it reads no stored version for it; then the first fails.
@@ -125,6 +121,15 @@ public sealed class StreamVersionClaimsTests
 
         claims.Take("t", Counts(("a", 2), ("b", 1)), Stored(("b", 0))).ShouldBeNull("no version is known for \"a\" any more");
         claims.Unknown("t", Counts(("a", 2), ("b", 1))).ShouldBe(["a", "b"], "a refused take hands out no version, not even for \"b\"");
+    }
+
+    /// <summary>A new instance with two appends entered, both claiming.</summary>
+    private async Task<StreamVersionClaims> TwoClaimsInFlightAsync()
+    {
+        var claims = new StreamVersionClaims(_clock);
+        (await claims.EnterAsync(locks: false, Ct)).ShouldBeTrue();
+        (await claims.EnterAsync(locks: false, Ct)).ShouldBeTrue();
+        return claims;
     }
 
     private static StreamVersionClaims.Claim Take(StreamVersionClaims claims, Dictionary<string, int> counts, Dictionary<string, long> stored) =>

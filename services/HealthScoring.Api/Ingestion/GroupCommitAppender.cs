@@ -103,11 +103,7 @@ public sealed partial class GroupCommitAppender : IAsyncDisposable
 
             foreach (var byTenant in group.GroupBy(p => p.TenantId, StringComparer.Ordinal))
             {
-                if (inFlight.Count == MaxGroupsInFlight)
-                {
-                    inFlight.Remove(await Task.WhenAny(inFlight));
-                }
-
+                await FreeSlotAsync(inFlight);
                 inFlight.Add(CommitAsync(byTenant.Key, [.. byTenant]));
             }
 
@@ -116,19 +112,27 @@ public sealed partial class GroupCommitAppender : IAsyncDisposable
                 _pressure.Backlogged();
             }
 
-            if (inFlight.Count == MaxGroupsInFlight)
+            // Both slots taken: what arrives meanwhile goes into one group when a slot frees, not many small ones;
+            // requests that had to wait for it mean the writer is the bottleneck.
+            if (await FreeSlotAsync(inFlight) && _queue.Reader.Count > 0)
             {
-                // Both slots taken: what arrives meanwhile goes into one group when a slot frees, not many small ones;
-                // requests that had to wait for it mean the writer is the bottleneck.
-                inFlight.Remove(await Task.WhenAny(inFlight));
-                if (_queue.Reader.Count > 0)
-                {
-                    _pressure.Backlogged();
-                }
+                _pressure.Backlogged();
             }
         }
 
         await Task.WhenAll(inFlight);
+    }
+
+    /// <summary>Waits for a group commit in flight to end when all <see cref="MaxGroupsInFlight"/> slots are taken; true if it had to.</summary>
+    private static async Task<bool> FreeSlotAsync(List<Task> inFlight)
+    {
+        if (inFlight.Count < MaxGroupsInFlight)
+        {
+            return false;
+        }
+
+        inFlight.Remove(await Task.WhenAny(inFlight));
+        return true;
     }
 
     private async Task CommitAsync(string tenantId, IReadOnlyList<Pending> requests)
