@@ -54,10 +54,10 @@ internal static class Progress
             nextTenth = (int)(done * 10 / total) + 1;
             Console.WriteLine(PlainLine(description, done, total, unit, itemsUnit, items.Value, items.Elapsed));
         });
-        var elapsed = items.Elapsed.TotalSeconds;
+        var elapsed = items.Elapsed;
         Console.WriteLine(itemsUnit is null
-            ? string.Create(CultureInfo.InvariantCulture, $"{description}: done in {elapsed:F1} s")
-            : string.Create(CultureInfo.InvariantCulture, $"{description}: done in {elapsed:F1} s, {items.Value:N0} {itemsUnit} ({items.Value / Math.Max(elapsed, 1e-3):N0} {itemsUnit}/s)"));
+            ? string.Create(CultureInfo.InvariantCulture, $"{description}: done in {elapsed.TotalSeconds:F1} s")
+            : string.Create(CultureInfo.InvariantCulture, $"{description}: done in {elapsed.TotalSeconds:F1} s, {items.Value:N0} {itemsUnit} ({PerSecond(items.Value, elapsed):N0} {itemsUnit}/s)"));
         return outcome;
     }
 
@@ -68,14 +68,15 @@ internal static class Progress
     /// </summary>
     internal static string PlainLine(string description, long done, long total, string unit, string? itemsUnit, long items, TimeSpan elapsed)
     {
-        var seconds = Math.Max(elapsed.TotalSeconds, 1e-3);
-        var rate = done / seconds;
+        var rate = PerSecond(done, elapsed);
         var eta = rate > 0 ? TimeSpan.FromSeconds((total - done) / rate) : TimeSpan.Zero;
         var speed = itemsUnit is null
             ? string.Create(CultureInfo.InvariantCulture, $"{rate:N0} {unit}/s")
-            : string.Create(CultureInfo.InvariantCulture, $"{items:N0} {itemsUnit}, {items / seconds:N0} {itemsUnit}/s");
+            : string.Create(CultureInfo.InvariantCulture, $"{items:N0} {itemsUnit}, {PerSecond(items, elapsed):N0} {itemsUnit}/s");
         return string.Create(CultureInfo.InvariantCulture, $"{description}: {done:N0} / {total:N0} {unit} ({100.0 * done / total:F0}%, {speed}, ETA {eta:mm\\:ss})");
     }
+
+    private static double PerSecond(long count, TimeSpan elapsed) => count / Math.Max(elapsed.TotalSeconds, 1e-3);
 
     /// <summary>Items handled so far, and the time since the work started (read by the bar's render thread).</summary>
     private sealed class ItemCounter
@@ -100,6 +101,6 @@ internal static class Progress
     private sealed class ItemRateColumn(string unit, ItemCounter items) : ProgressColumn
     {
         public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
-            new Text(string.Create(CultureInfo.InvariantCulture, $"{items.Value / Math.Max(items.Elapsed.TotalSeconds, 1e-3):N0} {unit}/s"));
+            new Text(string.Create(CultureInfo.InvariantCulture, $"{PerSecond(items.Value, items.Elapsed):N0} {unit}/s"));
     }
 }
